@@ -1,0 +1,310 @@
+// Package caddymodule holds hookguard's Caddy modules: webhook_verify, which
+// checks a sender's signature before a request goes on, and their Caddyfile
+// directives. It is thin glue over packages verifier and signer.
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/hookguard/hookguard/verifier"
+)
+
+func init() {
+	caddy.RegisterModule(Verify{})
+}
+
+// DefaultMaxBody is the largest body webhook_verify reads unless max_body
+// says otherwise: 25 MiB, GitHub's own cap on webhook payloads.
+const DefaultMaxBody = 25 << 20
+
+// Verify is an HTTP handler that authenticates incoming webhooks. It reads
+// the request body (up to MaxBody), checks the sender's signature over the
+// exact bytes, and only then passes the request, with its body restored byte
+// for byte, to the next handler. A request that fails gets a 401 (413 for an
+// oversized body) through Caddy's error handling, so handle_errors can shape
+// the response; nothing of it reaches the next handler.
+//
+// After success these placeholders are set: {http.webhook.verified} (true,
+// or false under insecure_unsigned), {http.webhook.scheme}, {http.webhook.id}
+// (the delivery id, where the scheme has one), {http.webhook.timestamp} (as
+// sent) and {http.webhook.key} (the label or a fingerprint of the secret that
+// matched, never the secret).
+type Verify struct {
+	// Scheme names the sender: a preset (github, gitlab, stripe, slack,
+	// shopify, standard, svix, decsys, bitbucket) or a generic scheme, hmac
+	// or token, described by the fields below.
+	Scheme string `json:"scheme"`
+
+	// Secrets are the accepted secrets; a request signed with any one that
+	// has not expired passes, which lets a secret be rotated with no window
+	// of failures. Give them as {env.NAME} or {file./path} placeholders,
+	// resolved at provision, so the secret stays out of the JSON config.
+	Secrets []Secret `json:"secrets,omitempty"`
+
+	// Tolerance is how far a timestamped scheme's timestamp may be from
+	// this server's clock, either way. Default: the sender's own (five
+	// minutes for Stripe, Slack and Standard Webhooks); 0 switches the
+	// check off.
+	Tolerance *caddy.Duration `json:"tolerance,omitempty"`
+
+	// MaxBody is the largest body accepted, in bytes; larger bodies get a
+	// 413 before they are read, or as soon as they pass the limit. Default:
+	// 25 MiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	// LegacySHA1 lets the github scheme accept the SHA-1 X-Hub-Signature
+	// header when X-Hub-Signature-256 is absent. Off by default.
+	LegacySHA1 bool `json:"legacy_sha1,omitempty"`
+
+	// StripSignature removes the signature headers from the request once
+	// verified, so the app behind never sees them.
+	StripSignature bool `json:"strip_signature,omitempty"`
+
+	// InsecureUnsigned lets requests through unverified when no secret is
+	// configured (or every secret resolves empty), for development only:
+	// {http.webhook.verified} is then false and every config load logs a
+	// warning.
+	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
+
+	// Header is the signature header of a generic hmac scheme, or the
+	// header carrying the token of a token scheme.
+	Header string `json:"header,omitempty"`
+	// Algorithm is the hmac hash: sha1, sha256 (default) or sha512.
+	Algorithm string `json:"algorithm,omitempty"`
+	// Encoding of an hmac signature: hex (default), base64 or base64url.
+	Encoding string `json:"encoding,omitempty"`
+	// Prefix is text before the encoded hmac signature, e.g. "sha256=".
+	Prefix string `json:"prefix,omitempty"`
+	// SignedContent is what an hmac sender signs: literal text and the
+	// tokens {body}, {timestamp} and {id}, with {body} exactly once.
+	// Default: {body}.
+	SignedContent string `json:"signed_content,omitempty"`
+	// TimestampHeader names the header with the Unix timestamp of an hmac
+	// scheme; setting it turns on the tolerance check (default 5m).
+	TimestampHeader string `json:"timestamp_header,omitempty"`
+	// IDHeader names the header with the delivery id of a generic scheme.
+	IDHeader string `json:"id_header,omitempty"`
+
+	scheme    *verifier.Scheme
+	keys      []verifier.Key
+	tolerance time.Duration
+	unsigned  bool
+	strip     []string
+	logger    *zap.Logger
+	metrics   *metrics
+	now       func() time.Time
+}
+
+// Secret is one accepted secret.
+type Secret struct {
+	// Value is the secret, normally a {env.NAME} or {file./path}
+	// placeholder resolved at provision.
+	Value string `json:"value"`
+	// Label names the secret in logs and in {http.webhook.key}; default: a
+	// short fingerprint that cannot be turned back into the secret.
+	Label string `json:"label,omitempty"`
+	// NotAfter (RFC 3339) is when the secret stops being accepted.
+	NotAfter string `json:"not_after,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Verify) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.webhook_verify",
+		New: func() caddy.Module { return new(Verify) },
+	}
+}
+
+// Provision builds the scheme and resolves the secrets.
+func (v *Verify) Provision(ctx caddy.Context) error {
+	v.logger = ctx.Logger()
+	m, err := newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	v.metrics = m
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.MaxBody == 0 {
+		v.MaxBody = DefaultMaxBody
+	}
+	s, err := buildScheme(v.Scheme, v.generic(), verifier.Options{LegacySHA1: v.LegacySHA1})
+	if err != nil {
+		return err
+	}
+	v.scheme = s
+
+	v.tolerance = s.Tolerance
+	if v.Tolerance != nil {
+		v.tolerance = time.Duration(*v.Tolerance)
+	}
+	if s.Timestamped() && v.tolerance == 0 {
+		v.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid",
+			zap.String("scheme", v.Scheme))
+	}
+
+	keys, err := resolveKeys(v.Secrets, s, v.now(), v.InsecureUnsigned)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys.expired {
+		v.logger.Warn("secret has expired and is no longer accepted",
+			zap.String("scheme", v.Scheme), zap.String("key", k))
+	}
+	v.keys = keys.active
+	if keys.configured == 0 {
+		if !v.InsecureUnsigned {
+			return fmt.Errorf("webhook_verify %s: no secret is configured; set one (e.g. {env.WEBHOOK_SECRET}) or, for development only, insecure_unsigned", v.Scheme)
+		}
+		v.unsigned = true
+		v.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only",
+			zap.String("scheme", v.Scheme))
+	}
+	if v.StripSignature {
+		for _, h := range s.HeaderSets {
+			v.strip = append(v.strip, h.Signature)
+		}
+		if s.Fallback != nil {
+			v.strip = append(v.strip, s.Fallback.HeaderSets[0].Signature)
+		}
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (v *Verify) Validate() error {
+	if v.MaxBody < 0 {
+		return fmt.Errorf("max_body must not be negative")
+	}
+	if v.Tolerance != nil && *v.Tolerance < 0 {
+		return fmt.Errorf("tolerance must not be negative")
+	}
+	return nil
+}
+
+func (v *Verify) generic() generic {
+	return generic{
+		Header: v.Header, Algorithm: v.Algorithm, Encoding: v.Encoding, Prefix: v.Prefix,
+		SignedContent: v.SignedContent, TimestampHeader: v.TimestampHeader, IDHeader: v.IDHeader,
+	}
+}
+
+// ServeHTTP verifies the request and, only if it passes, calls next.
+func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if v.unsigned {
+		v.metrics.requests.WithLabelValues(v.Scheme, "unsigned", "").Inc()
+		repl.Set("http.webhook.verified", false)
+		repl.Set("http.webhook.scheme", v.Scheme)
+		return next.ServeHTTP(w, r)
+	}
+	if r.ContentLength > v.MaxBody {
+		return v.reject(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	}
+	start := time.Now()
+	check, err := v.scheme.Begin(r.Header, v.keys, v.tolerance, v.now())
+	if err != nil {
+		return v.reject(r, http.StatusUnauthorized, err)
+	}
+	body, err := readBody(w, r, v.MaxBody, check)
+	if err != nil {
+		var he caddyhttp.HandlerError
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			return v.reject(r, http.StatusRequestEntityTooLarge, err)
+		case errors.As(err, &he):
+			return err
+		}
+		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
+	}
+	res, err := check.Finish()
+	if err != nil {
+		return v.reject(r, http.StatusUnauthorized, err)
+	}
+	restoreBody(r, body)
+	v.metrics.duration.WithLabelValues(v.Scheme).Observe(time.Since(start).Seconds())
+	v.metrics.requests.WithLabelValues(v.Scheme, "verified", res.Key).Inc()
+	for _, h := range v.strip {
+		r.Header.Del(h)
+	}
+	repl.Set("http.webhook.verified", true)
+	repl.Set("http.webhook.scheme", v.Scheme)
+	repl.Set("http.webhook.id", res.ID)
+	repl.Set("http.webhook.timestamp", res.Timestamp)
+	repl.Set("http.webhook.key", res.Key)
+	return next.ServeHTTP(w, r)
+}
+
+// reject logs a refused request and returns the error Caddy answers it with.
+func (v *Verify) reject(r *http.Request, status int, err error) error {
+	v.metrics.requests.WithLabelValues(v.Scheme, reasonOf(err), "").Inc()
+	if c := v.logger.Check(zapcore.InfoLevel, "webhook rejected"); c != nil {
+		fields := []zap.Field{
+			zap.String("scheme", v.Scheme),
+			zap.Int("status", status),
+			zap.String("reason", reasonOf(err)),
+			zap.String("detail", err.Error()),
+			zap.String("remote_ip", remoteIP(r)),
+			zap.String("host", r.Host),
+			zap.String("path", r.URL.Path),
+		}
+		if id := v.deliveryID(r); id != "" {
+			fields = append(fields, zap.String("id", id))
+		}
+		c.Write(fields...)
+	}
+	return caddyhttp.Error(status, err)
+}
+
+func reasonOf(err error) string {
+	var ve *verifier.Error
+	if errors.As(err, &ve) {
+		return string(ve.Reason)
+	}
+	if errors.Is(err, errBodyTooLarge) {
+		return "body_too_large"
+	}
+	return "error"
+}
+
+// deliveryID is the id header as sent, cut short: it is the sender's
+// claim, logged to trace a delivery, and must not flood the log.
+func (v *Verify) deliveryID(r *http.Request) string {
+	for _, set := range v.scheme.HeaderSets {
+		if set.ID == "" {
+			continue
+		}
+		if id := r.Header.Get(set.ID); id != "" {
+			if len(id) > 128 {
+				id = id[:128]
+			}
+			return id
+		}
+	}
+	return ""
+}
+
+func remoteIP(r *http.Request) string {
+	if vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
+		if ip, ok := vars[caddyhttp.ClientIPVarKey].(string); ok {
+			return ip
+		}
+	}
+	return r.RemoteAddr
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Verify)(nil)
+	_ caddy.Validator             = (*Verify)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Verify)(nil)
+)

@@ -1,0 +1,258 @@
+package caddymodule
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/verifier"
+)
+
+func provision(t *testing.T, v *Verify) error {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	return v.Provision(ctx)
+}
+
+// recorder is a next handler that remembers what it got.
+type recorder struct {
+	called bool
+	body   []byte
+	cl     int64
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	rec.called = true
+	rec.cl = r.ContentLength
+	rec.body, _ = io.ReadAll(r.Body)
+	return nil
+}
+
+func request(body io.Reader, h http.Header) (*http.Request, *caddy.Replacer) {
+	r := httptest.NewRequest(http.MethodPost, "/hook", body)
+	for k, v := range h {
+		r.Header[k] = v
+	}
+	repl := caddy.NewReplacer()
+	return r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)), repl
+}
+
+func signedGitHub(t *testing.T, secret string, body []byte) http.Header {
+	t.Helper()
+	s, err := verifier.Preset("github", verifier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, ID: "d-1"})
+	return h
+}
+
+func TestServeHTTPPassesExactBody(t *testing.T) {
+	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!", Label: "main"}}}
+	if err := provision(t, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 1, 4096, 100_000} {
+		body := bytes.Repeat([]byte{0, 1, 2, 0xff}, size/4+1)[:size]
+		// A reader without Len makes httptest leave ContentLength unknown,
+		// like a chunked request.
+		for _, chunked := range []bool{false, true} {
+			var rd io.Reader = bytes.NewReader(body)
+			if chunked {
+				rd = io.MultiReader(rd)
+			}
+			r, repl := request(rd, signedGitHub(t, "s3cret-For-Tests!", body))
+			if chunked {
+				r.ContentLength = -1
+			}
+			rec := &recorder{}
+			if err := v.ServeHTTP(httptest.NewRecorder(), r, rec); err != nil {
+				t.Fatalf("size %d chunked %v: %v", size, chunked, err)
+			}
+			if !rec.called || sha256.Sum256(rec.body) != sha256.Sum256(body) || rec.cl != int64(size) {
+				t.Fatalf("size %d chunked %v: next got %d bytes (Content-Length %d)", size, chunked, len(rec.body), rec.cl)
+			}
+			if got, _ := repl.GetString("http.webhook.key"); got != "main" {
+				t.Errorf("key placeholder = %q", got)
+			}
+			if got, _ := repl.GetString("http.webhook.id"); got != "d-1" {
+				t.Errorf("id placeholder = %q", got)
+			}
+		}
+	}
+}
+
+func TestServeHTTPRejects(t *testing.T) {
+	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!"}}, MaxBody: 64}
+	if err := provision(t, v); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"ok":true}`)
+	good := signedGitHub(t, "s3cret-For-Tests!", body)
+	big := bytes.Repeat([]byte("x"), 65)
+	cases := []struct {
+		name   string
+		body   io.Reader
+		h      http.Header
+		cl     int64
+		status int
+	}{
+		{"tampered", strings.NewReader(`{"ok":false}`), good, -2, 401},
+		{"wrong secret", bytes.NewReader(body), signedGitHub(t, "other-secret-For-Tests!", body), -2, 401},
+		{"missing", bytes.NewReader(body), http.Header{}, -2, 401},
+		{"too large by Content-Length", bytes.NewReader(big), signedGitHub(t, "s3cret-For-Tests!", big), -2, 413},
+		{"too large chunked", io.MultiReader(bytes.NewReader(big)), signedGitHub(t, "s3cret-For-Tests!", big), -1, 413},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := request(c.body, c.h)
+			if c.cl != -2 {
+				r.ContentLength = c.cl
+			}
+			rec := &recorder{}
+			err := v.ServeHTTP(httptest.NewRecorder(), r, rec)
+			var he caddyhttp.HandlerError
+			if !errors.As(err, &he) || he.StatusCode != c.status {
+				t.Fatalf("err = %v, want status %d", err, c.status)
+			}
+			if rec.called {
+				t.Fatal("next handler was called for a rejected request")
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("error text leaks the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestProvisionSecrets(t *testing.T) {
+	t.Setenv("HG_TEST_SECRET", "from-env-Secret-123")
+	t.Setenv("HG_EMPTY", "")
+	cases := []struct {
+		name    string
+		v       Verify
+		wantErr string
+	}{
+		{"env", Verify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_TEST_SECRET}"}}}, ""},
+		{"missing env", Verify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_NOT_SET_ANYWHERE}"}}}, "{env.HG_NOT_SET_ANYWHERE} did not resolve"},
+		{"empty env", Verify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, "did not resolve"},
+		{"no secret", Verify{Scheme: "github"}, "no secret is configured"},
+		{"bad whsec", Verify{Scheme: "standard", Secrets: []Secret{{Value: "whsec_!!!notbase64"}}}, "whsec_ followed by base64"},
+		{"expired", Verify{Scheme: "github", Secrets: []Secret{{Value: "x-Secret-1234567", NotAfter: "2001-01-01T00:00:00Z"}}}, "every secret has expired"},
+		{"unsigned with empty env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, ""},
+		{"hmac without header", Verify{Scheme: "hmac", Secrets: []Secret{{Value: "x"}}}, "needs a header"},
+		{"preset with generic field", Verify{Scheme: "github", Header: "X", Secrets: []Secret{{Value: "x"}}}, "only for hmac and token"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := c.v
+			err := provision(t, &v)
+			if c.wantErr == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+				t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "Secret-123") {
+				t.Fatalf("error leaks the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestInsecureUnsignedPassesUnverified(t *testing.T) {
+	v := &Verify{Scheme: "github", InsecureUnsigned: true}
+	if err := provision(t, v); err != nil {
+		t.Fatal(err)
+	}
+	r, repl := request(strings.NewReader("hi"), nil)
+	rec := &recorder{}
+	if err := v.ServeHTTP(httptest.NewRecorder(), r, rec); err != nil || !rec.called {
+		t.Fatalf("err=%v called=%v", err, rec.called)
+	}
+	if got, _ := repl.GetString("http.webhook.verified"); got != "false" {
+		t.Fatalf("verified = %q, want false", got)
+	}
+}
+
+func TestTimestampedToleranceFromConfig(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	zero := caddy.Duration(0)
+	for _, tc := range []struct {
+		tol  *caddy.Duration
+		pass bool
+	}{{nil, false}, {&zero, true}} {
+		v := &Verify{Scheme: "standard", Tolerance: tc.tol, Secrets: []Secret{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+		v.now = func() time.Time { return now }
+		if err := provision(t, v); err != nil {
+			t.Fatal(err)
+		}
+		key, _ := v.scheme.DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+		body := []byte("{}")
+		h := signer.Sign(v.scheme, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now.Add(-time.Hour)})
+		r, _ := request(bytes.NewReader(body), h)
+		rec := &recorder{}
+		err := v.ServeHTTP(httptest.NewRecorder(), r, rec)
+		if (err == nil) != tc.pass || rec.called != tc.pass {
+			t.Fatalf("tolerance %v: err=%v called=%v, want pass=%v", tc.tol, err, rec.called, tc.pass)
+		}
+	}
+}
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	good := `webhook_verify hmac {env.S} {
+		secret {file./run/secret} label new not_after 2030-01-01T00:00:00Z
+		header X-Sig
+		algorithm sha512
+		encoding base64
+		prefix "v1="
+		signed_content "{timestamp}.{body}"
+		timestamp_header X-Ts
+		id_header X-Id
+		tolerance 90s
+		max_body 2MiB
+		strip_signature
+	}`
+	var v Verify
+	if err := v.UnmarshalCaddyfile(caddyfile.NewTestDispenser(good)); err != nil {
+		t.Fatal(err)
+	}
+	if v.Scheme != "hmac" || len(v.Secrets) != 2 || v.Secrets[1].Label != "new" || v.Header != "X-Sig" ||
+		v.SignedContent != "{timestamp}.{body}" || v.MaxBody != 2<<20 || time.Duration(*v.Tolerance) != 90*time.Second || !v.StripSignature {
+		t.Fatalf("parsed %+v", v)
+	}
+
+	bad := []struct{ in, want string }{
+		{"webhook_verify", "needs a scheme"},
+		{"webhook_verify gihtub secret", `unknown scheme "gihtub"`},
+		{"webhook_verify github", "needs a secret"},
+		{"webhook_verify github s {\n tolerance 5m\n}", "tolerance has no effect"},
+		{"webhook_verify stripe s {\n tolerance five\n}", "write e.g. 5m"},
+		{"webhook_verify github s {\n colour blue\n}", `unknown subdirective "colour"`},
+		{"webhook_verify github s {\n max_body lots\n}", "write e.g. 25MiB"},
+		{"webhook_verify github s {\n secret x not_after tomorrow\n}", "RFC 3339"},
+		{"webhook_verify hmac s {\n header X\n signed_content \"{ts}.{body}\"\n}", "unknown token {ts}"},
+		{"webhook_verify hmac s {\n header X\n algorithm md5\n}", "use sha1, sha256 or sha512"},
+		{"webhook_verify github a b", "unexpected argument"},
+	}
+	for _, c := range bad {
+		var v Verify
+		err := v.UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "Testfile:") {
+			t.Errorf("%q: err = %v, want a line number and %q", c.in, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+// Package signer signs webhook bodies with the scheme descriptions of
+// package verifier, so that a scheme is described once and used in both
+// directions.
+package signer
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// Message is what gets signed.
+type Message struct {
+	// Body is the exact bytes that will be sent.
+	Body []byte
+	// ID is the delivery id for schemes that carry one; NewID makes one.
+	ID string
+	// Time is the signing time for timestamped schemes.
+	Time time.Time
+}
+
+// Sign returns the headers that carry the signatures of m under each key,
+// for a scheme's first header set. Schemes that hold one signature per
+// header (everything but Standard Webhooks, Svix and Stripe) sign with the
+// first key only.
+func Sign(s *verifier.Scheme, keys [][]byte, m Message) http.Header {
+	names := s.HeaderSets[0]
+	h := make(http.Header)
+	ts := strconv.FormatInt(m.Time.Unix(), 10)
+	if names.ID != "" && m.ID != "" {
+		h.Set(names.ID, m.ID)
+	}
+	if names.Timestamp != "" {
+		h.Set(names.Timestamp, ts)
+	}
+	if len(keys) == 0 {
+		return h
+	}
+	switch s.Format {
+	case verifier.FormatToken:
+		h.Set(names.Signature, string(keys[0]))
+	case verifier.FormatSingle:
+		h.Set(names.Signature, s.Prefix+s.Encode(s.Digest(keys[0], m.ID, ts, m.Body)))
+	case verifier.FormatStripe:
+		parts := []string{"t=" + ts}
+		for _, k := range keys {
+			parts = append(parts, "v1="+s.Encode(s.Digest(k, m.ID, ts, m.Body)))
+		}
+		h.Set(names.Signature, strings.Join(parts, ","))
+	case verifier.FormatStandard:
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, "v1,"+s.Encode(s.Digest(k, m.ID, ts, m.Body)))
+		}
+		h.Set(names.Signature, strings.Join(parts, " "))
+	}
+	return h
+}
+
+// NewID returns a fresh random message id in the "msg_" style Standard
+// Webhooks uses.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}

@@ -1,0 +1,53 @@
+package verifier
+
+import (
+	"fmt"
+	"time"
+)
+
+// Reason classifies why a request failed verification.
+type Reason string
+
+// The reasons Verify fails.
+const (
+	MissingHeader   Reason = "missing_header"
+	MalformedHeader Reason = "malformed_header"
+	WrongSignature  Reason = "wrong_signature"
+	StaleTimestamp  Reason = "stale_timestamp"
+	FutureTimestamp Reason = "future_timestamp"
+	NoUsableSecret  Reason = "no_usable_secret"
+)
+
+// Error is a verification failure. Its text names the header and the
+// reason, and never a secret or an expected signature.
+type Error struct {
+	Reason Reason
+	// Header is the header at fault, if any.
+	Header string
+	// Detail is a short safe explanation (e.g. "odd length hex").
+	Detail string
+	// Skew is how far the timestamp was from now (positive: in the past),
+	// for timestamp failures.
+	Skew time.Duration
+}
+
+func (e *Error) Error() string {
+	msg := string(e.Reason)
+	if e.Header != "" {
+		msg += " " + e.Header
+	}
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, &Error{Reason: r}) match on the reason alone.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Reason == e.Reason && (t.Header == "" || t.Header == e.Header)
+}
+
+func fail(r Reason, header, format string, args ...any) *Error {
+	return &Error{Reason: r, Header: header, Detail: fmt.Sprintf(format, args...)}
+}

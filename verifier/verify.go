@@ -1,0 +1,249 @@
+package verifier
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"hash"
+	"math"
+	"net/http"
+	"time"
+)
+
+// Key is one accepted secret. Several keys are accepted at once so that a
+// secret can be rotated without a window where valid webhooks fail.
+type Key struct {
+	// Label names the key in logs and placeholders; never the secret.
+	Label string
+	// Secret is the decoded key (see Scheme.DecodeSecret), or for token
+	// schemes the token itself.
+	Secret []byte
+	// NotAfter, if set, is when the key stops being accepted.
+	NotAfter time.Time
+}
+
+// Result describes a verified request.
+type Result struct {
+	// Key is the label of the key that matched.
+	Key string
+	// ID and Timestamp are the delivery id and timestamp as the sender
+	// sent them ("" where the scheme has none).
+	ID, Timestamp string
+}
+
+// Check is a verification in progress: Begin has parsed the headers, the
+// body is written to it as it is read, and Finish gives the verdict.
+type Check struct {
+	scheme *Scheme
+	header string // the signature header actually used
+	keys   []*Key
+	macs   []hash.Hash
+	sigs   [][]byte
+	id, ts string
+	err    *Error // a failure known before the body (token mismatch)
+}
+
+// Begin parses the signature, timestamp and id headers of a request and
+// checks the timestamp against tolerance (zero: no check), before any body
+// is read, so that a request that cannot pass costs no hashing. Keys whose
+// NotAfter is before now are skipped.
+func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now time.Time) (*Check, error) {
+	set, ok := s.headerSet(h)
+	if !ok && s.Fallback != nil {
+		// Only when the fallback's own header is there: a request with
+		// neither is reported against the main header, not the legacy one.
+		if _, fok := s.Fallback.headerSet(h); fok {
+			return s.Fallback.Begin(h, keys, tolerance, now)
+		}
+	}
+	c := &Check{scheme: s, header: set.Signature}
+	for i := range keys {
+		// An empty key would make an HMAC anyone can compute: never use one.
+		if len(keys[i].Secret) == 0 {
+			continue
+		}
+		if keys[i].NotAfter.IsZero() || now.Before(keys[i].NotAfter) {
+			c.keys = append(c.keys, &keys[i])
+		}
+	}
+	if len(c.keys) == 0 {
+		return nil, fail(NoUsableSecret, "", "no configured secret is usable (all empty or expired)")
+	}
+	raw, err := single(h, set.Signature)
+	if err != nil {
+		return nil, err
+	}
+	if c.id, err = optional(h, set.ID); err != nil {
+		return nil, err
+	}
+
+	var problem string
+	switch s.Format {
+	case FormatToken:
+		c.err = c.matchToken(raw)
+		return c, nil
+	case FormatSingle:
+		var sig []byte
+		sig, problem = ParseSingle(raw, s.Prefix, s.Encoding)
+		c.sigs = [][]byte{sig}
+	case FormatStripe:
+		c.ts, c.sigs, problem = ParseStripe(raw)
+	case FormatStandard:
+		c.sigs, problem = ParseStandard(raw)
+	}
+	if problem != "" {
+		return nil, fail(MalformedHeader, set.Signature, "%s", problem)
+	}
+
+	tsHeader := set.Signature // Stripe's timestamp is inside its signature header
+	if set.Timestamp != "" {
+		tsHeader = set.Timestamp
+		if c.ts, err = single(h, set.Timestamp); err != nil {
+			return nil, err
+		}
+	}
+	if s.timestamped() {
+		if err := checkTimestamp(c.ts, tsHeader, tolerance, now); err != nil {
+			return nil, err
+		}
+	}
+	if c.id == "" && s.needsID() {
+		return nil, fail(MissingHeader, set.ID, "not present")
+	}
+
+	c.macs = make([]hash.Hash, len(c.keys))
+	for i, k := range c.keys {
+		c.macs[i] = s.newMAC(k.Secret, c.id, c.ts)
+	}
+	return c, nil
+}
+
+// headerSet picks the first header set whose signature header is present;
+// with none present it returns the first, so errors name the main header.
+func (s *Scheme) headerSet(h http.Header) (Headers, bool) {
+	for _, set := range s.HeaderSets {
+		if len(h.Values(set.Signature)) > 0 {
+			return set, true
+		}
+	}
+	return s.HeaderSets[0], false
+}
+
+// needsID reports whether the signed content includes the delivery id.
+func (s *Scheme) needsID() bool {
+	for _, p := range append(append([]part(nil), s.before...), s.after...) {
+		if p.kind == partID {
+			return true
+		}
+	}
+	return false
+}
+
+func checkTimestamp(ts, header string, tolerance time.Duration, now time.Time) *Error {
+	sec, ok := ParseTimestamp(ts)
+	if !ok {
+		return fail(MalformedHeader, header, "timestamp is not a decimal Unix time")
+	}
+	if tolerance <= 0 {
+		return nil
+	}
+	skew := Skew(sec, now)
+	switch {
+	case skew > tolerance:
+		e := fail(StaleTimestamp, header, "timestamp is older than the tolerance of %s", tolerance)
+		e.Skew = skew
+		return e
+	case -skew > tolerance:
+		e := fail(FutureTimestamp, header, "timestamp is ahead of this server's clock by more than the tolerance of %s", tolerance)
+		e.Skew = skew
+		return e
+	}
+	return nil
+}
+
+// Skew is how long before now the Unix time sec is (negative: after now),
+// clamped to what a Duration holds so that absurd timestamps cannot
+// overflow into an accepted range.
+func Skew(sec int64, now time.Time) time.Duration {
+	const limit = int64(math.MaxInt64 / time.Second)
+	n := now.Unix()
+	d := n - sec
+	// The subtraction overflows only when n and sec have opposite signs
+	// and the result's sign differs from n's; saturate in n's direction.
+	if (n >= 0) != (sec >= 0) && (d >= 0) != (n >= 0) {
+		if n >= 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	switch {
+	case d >= limit:
+		return math.MaxInt64
+	case d <= -limit:
+		return math.MinInt64
+	}
+	return now.Sub(time.Unix(sec, 0))
+}
+
+// matchToken compares a token header with every key. Both sides are hashed
+// first so the comparison takes the same time whatever their lengths.
+func (c *Check) matchToken(got string) *Error {
+	g := sha256.Sum256([]byte(got))
+	match := -1
+	for i, k := range c.keys {
+		want := sha256.Sum256(k.Secret)
+		if subtle.ConstantTimeCompare(g[:], want[:]) == 1 && match < 0 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return fail(WrongSignature, c.header, "token does not match any configured secret")
+	}
+	c.keys = c.keys[match : match+1]
+	return nil
+}
+
+// Write feeds body bytes to the verification. It never fails.
+func (c *Check) Write(p []byte) (int, error) {
+	for _, m := range c.macs {
+		m.Write(p)
+	}
+	return len(p), nil
+}
+
+// Finish completes the verification once the whole body has been written.
+func (c *Check) Finish() (Result, error) {
+	res := Result{ID: c.id, Timestamp: c.ts}
+	if c.err != nil {
+		return res, c.err
+	}
+	if c.scheme.Format == FormatToken {
+		res.Key = c.keys[0].Label
+		return res, nil
+	}
+	matched := -1
+	for i, m := range c.macs {
+		writeParts(m, c.scheme.after, c.id, c.ts)
+		want := m.Sum(nil)
+		for _, sig := range c.sigs {
+			if hmac.Equal(sig, want) && matched < 0 {
+				matched = i
+			}
+		}
+	}
+	if matched < 0 {
+		return res, fail(WrongSignature, c.header, "signature does not match the body under any configured secret")
+	}
+	res.Key = c.keys[matched].Label
+	return res, nil
+}
+
+// Verify checks a request whose body is already in memory.
+func (s *Scheme) Verify(h http.Header, body []byte, keys []Key, tolerance time.Duration, now time.Time) (Result, error) {
+	c, err := s.Begin(h, keys, tolerance, now)
+	if err != nil {
+		return Result{}, err
+	}
+	c.Write(body)
+	return c.Finish()
+}
