@@ -42,11 +42,16 @@ func optional(h http.Header, name string) (string, *Error) {
 
 // decode decodes an encoded signature. Base64 is accepted with or without
 // padding, since senders differ and the bytes compared are the same.
+// encoding/base64 silently skips CR and LF, even in strict mode; they are
+// refused here so that a signature has one spelling (hex never allows them).
 func decode(enc Encoding, s string) ([]byte, bool) {
 	var (
 		b   []byte
 		err error
 	)
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, false
+	}
 	switch enc {
 	case Hex:
 		b, err = hex.DecodeString(s)

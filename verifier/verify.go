@@ -153,7 +153,7 @@ func checkTimestamp(ts, header string, tolerance time.Duration, now time.Time) *
 		e := fail(StaleTimestamp, header, "timestamp is older than the tolerance of %s", tolerance)
 		e.Skew = skew
 		return e
-	case -skew > tolerance:
+	case skew < -tolerance: // not -skew > tolerance: -math.MinInt64 overflows
 		e := fail(FutureTimestamp, header, "timestamp is ahead of this server's clock by more than the tolerance of %s", tolerance)
 		e.Skew = skew
 		return e

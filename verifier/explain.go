@@ -1,0 +1,149 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Explain verifies a captured request and writes, line by line, why it
+// passes or fails: the header used or missing, the secrets tried (by
+// label), the timestamp skew against the tolerance, the body's length and
+// digest, and, on a mismatch, whether a common change to the body in
+// transit (a trailing newline, line endings, JSON re-encoding) explains it.
+// It never writes a secret or an expected signature.
+func (s *Scheme) Explain(w io.Writer, h http.Header, body []byte, keys []Key, tolerance time.Duration, now time.Time) (Result, error) {
+	fmt.Fprintf(w, "scheme:    %s\n", s.Name)
+	sum := sha256.Sum256(body)
+	fmt.Fprintf(w, "body:      %d bytes, sha256 %s\n", len(body), hex.EncodeToString(sum[:]))
+	labels := make([]string, 0, len(keys))
+	for _, k := range keys {
+		l := k.Label
+		if !k.NotAfter.IsZero() && !now.Before(k.NotAfter) {
+			l += " (expired " + k.NotAfter.UTC().Format(time.RFC3339) + ")"
+		}
+		labels = append(labels, l)
+	}
+	fmt.Fprintf(w, "secrets:   %d tried: %s\n", len(keys), join(labels))
+
+	set, _ := s.headerSet(h)
+	for _, name := range []string{set.Signature, set.Timestamp, set.ID} {
+		if name == "" {
+			continue
+		}
+		switch n := len(h.Values(name)); n {
+		case 0:
+			fmt.Fprintf(w, "header:    %s: absent\n", name)
+		case 1:
+			fmt.Fprintf(w, "header:    %s: present (%d characters)\n", name, len(h.Get(name)))
+		default:
+			fmt.Fprintf(w, "header:    %s: sent %d times\n", name, n)
+		}
+	}
+	if ts := timestampOf(s, set, h); ts != "" && s.timestamped() {
+		if sec, ok := ParseTimestamp(ts); ok {
+			skew := Skew(sec, now)
+			tol := "off"
+			if tolerance > 0 {
+				tol = tolerance.String()
+			}
+			fmt.Fprintf(w, "timestamp: %s, %.0f s %s this machine's clock (tolerance %s)\n", ts, abs(skew).Seconds(), direction(skew), tol)
+		}
+	}
+
+	res, err := s.Verify(h, body, keys, tolerance, now)
+	if err == nil {
+		fmt.Fprintf(w, "PASS: signature matches under secret %s\n", res.Key)
+		return res, nil
+	}
+	fmt.Fprintf(w, "FAIL: %v\n", err)
+	var ve *Error
+	if errors.As(err, &ve) && ve.Reason == WrongSignature {
+		for _, alt := range bodyVariants(body) {
+			if _, err2 := s.Verify(h, alt.body, keys, tolerance, now); err2 == nil {
+				fmt.Fprintf(w, "hint:      the signature matches the body %s: %s\n", alt.what, alt.cause)
+				return res, err
+			}
+		}
+		fmt.Fprintln(w, "hint:      no common change to the body explains the mismatch: check that the secret is the one the sender uses, and the scheme")
+	}
+	return res, err
+}
+
+type variant struct {
+	what, cause string
+	body        []byte
+}
+
+// bodyVariants are the bodies a proxy, a capture tool or a framework
+// commonly turns a webhook body into.
+func bodyVariants(b []byte) []variant {
+	var out []variant
+	added := "something between the sender and here added a newline (a capture tool, an editor, echo)"
+	if t := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")); len(t) != len(b) {
+		out = append(out, variant{"without its last trailing newline", added, t})
+	}
+	if t := bytes.TrimRight(b, "\r\n"); len(t) != len(b) {
+		out = append(out, variant{"without its trailing newlines", added, t})
+	}
+	out = append(out, variant{"with a trailing newline", "the sender signed a newline that was lost in the capture", append(append([]byte(nil), b...), '\n')})
+	if bytes.Contains(b, []byte("\r\n")) {
+		out = append(out, variant{"with LF line endings", "line endings were changed to CRLF in transit or in the capture", bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))})
+	} else if bytes.Contains(b, []byte("\n")) {
+		out = append(out, variant{"with CRLF line endings", "line endings were changed to LF in transit or in the capture", bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))})
+	}
+	if json.Valid(b) {
+		var compact bytes.Buffer
+		if json.Compact(&compact, b) == nil && !bytes.Equal(compact.Bytes(), b) {
+			out = append(out, variant{"as compact JSON", "the body was re-encoded (pretty-printed) after signing; verify the raw bytes", compact.Bytes()})
+		}
+		var indented bytes.Buffer
+		if json.Indent(&indented, b, "", "  ") == nil && !bytes.Equal(indented.Bytes(), b) {
+			out = append(out, variant{"as indented JSON", "the body was re-encoded (compacted) after signing; verify the raw bytes", indented.Bytes()})
+		}
+	}
+	return out
+}
+
+func timestampOf(s *Scheme, set Headers, h http.Header) string {
+	if set.Timestamp != "" {
+		return h.Get(set.Timestamp)
+	}
+	if s.Format == FormatStripe {
+		ts, _, _ := ParseStripe(h.Get(set.Signature))
+		return ts
+	}
+	return ""
+}
+
+func abs(d time.Duration) time.Duration {
+	if d == math.MinInt64 {
+		return math.MaxInt64
+	}
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func direction(skew time.Duration) string {
+	if skew < 0 {
+		return "ahead of"
+	}
+	return "behind"
+}
+
+func join(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,457 @@
+package verifier_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// independentMAC computes an HMAC without going through the package, so
+// that the generic scheme is checked against the definition, not itself.
+func independentMAC(h func() hash.Hash, key []byte, parts ...string) []byte {
+	m := hmac.New(h, key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+func TestGenericContentTemplate(t *testing.T) {
+	base := func(content string, hs verifier.Headers) *verifier.Scheme {
+		return &verifier.Scheme{
+			Name: "custom", Format: verifier.FormatSingle, HeaderSets: []verifier.Headers{hs},
+			Algorithm: "sha256", Encoding: verifier.Hex, Content: content,
+		}
+	}
+	all := verifier.Headers{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}
+	sigOnly := verifier.Headers{Signature: "X-Sig"}
+	errCases := []struct {
+		name, content string
+		hs            verifier.Headers
+		errHas        string
+	}{
+		{"missing body", "{timestamp}.{id}", all, "{body} is missing"},
+		{"only literal", "hello", all, "{body} is missing"},
+		{"body twice", "{body}.{body}", all, "{body} appears twice"},
+		{"unknown token", "{ts}.{body}", all, "unknown token {ts}"},
+		{"upper-case token", "{BODY}", all, "unknown token {BODY}"},
+		{"empty token", "{}{body}", all, "unknown token {}"},
+		{"nested braces", "{{body}}", all, "unknown token {{body}"},
+		{"unclosed brace", "{timestamp.{body", all, "unclosed {"},
+		{"unclosed at end", "{body}{", all, "unclosed {"},
+		{"timestamp without timestamp header", "{timestamp}.{body}", sigOnly, "no timestamp header"},
+		{"id without id header", "{id}.{body}", sigOnly, "no id header"},
+	}
+	for _, c := range errCases {
+		s := base(c.content, c.hs)
+		err := s.Init()
+		if err == nil || !strings.Contains(err.Error(), c.errHas) {
+			t.Errorf("%s: Init(%q) = %v, want an error containing %q", c.name, c.content, err, c.errHas)
+		}
+	}
+
+	key := []byte("generic-secret-123")
+	body := "the body {body} with braces}"
+	okCases := []struct {
+		content string
+		hs      verifier.Headers
+		parts   []string // what the sender HMACs, in order
+	}{
+		{"", sigOnly, []string{body}},
+		{"{body}", sigOnly, []string{body}},
+		{"{timestamp}.{body}", all, []string{"1700000000", ".", body}},
+		{"{id}:{timestamp}:{body}:end", all, []string{"msg_9", ":", "1700000000", ":", body, ":end"}},
+		{"a}b{body}", sigOnly, []string{"a}b", body}},
+		{"{body}{id}{timestamp}", all, []string{body, "msg_9", "1700000000"}},
+	}
+	now := time.Unix(1700000000, 0)
+	for _, c := range okCases {
+		s := base(c.content, c.hs)
+		if err := s.Init(); err != nil {
+			t.Fatalf("Init(%q): %v", c.content, err)
+		}
+		mac := hex.EncodeToString(independentMAC(sha256.New, key, c.parts...))
+		h := hdr("X-Sig", mac)
+		if c.hs.Timestamp != "" {
+			h.Set("X-Ts", "1700000000")
+			h.Set("X-Id", "msg_9")
+		}
+		res, err := s.Verify(h, []byte(body), []verifier.Key{{Label: "g", Secret: key}}, 5*time.Minute, now)
+		if err != nil {
+			t.Errorf("content %q: %v", c.content, err)
+			continue
+		}
+		if c.hs.ID != "" && res.ID != "msg_9" {
+			t.Errorf("content %q: id %q", c.content, res.ID)
+		}
+		// Moving a byte between the template parts changes the MAC.
+		if len(c.parts) > 1 {
+			h.Set("X-Sig", hex.EncodeToString(independentMAC(sha256.New, key, strings.Join(c.parts, "")+"x")))
+			_, err := s.Verify(h, []byte(body), []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+			wantReason(t, err, verifier.WrongSignature)
+		}
+	}
+}
+
+func TestGenericAlgorithmsAndEncodings(t *testing.T) {
+	key := []byte("k3y")
+	body := []byte("payload")
+	for _, c := range []struct {
+		alg string
+		h   func() hash.Hash
+		enc verifier.Encoding
+		fmt func([]byte) string
+	}{
+		{"sha1", sha1.New, verifier.Hex, hex.EncodeToString},
+		{"sha256", sha256.New, verifier.Base64, base64.StdEncoding.EncodeToString},
+		{"sha512", sha512.New, verifier.Base64URL, base64.URLEncoding.EncodeToString},
+		{"sha512", sha512.New, verifier.Base64URL, base64.RawURLEncoding.EncodeToString},
+	} {
+		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "Sig"}},
+			Algorithm: c.alg, Encoding: c.enc, Prefix: "sig="}
+		if err := s.Init(); err != nil {
+			t.Fatal(err)
+		}
+		if s.MACSize() != c.h().Size() {
+			t.Errorf("%s: MACSize %d", c.alg, s.MACSize())
+		}
+		sig := c.fmt(independentMAC(c.h, key, string(body)))
+		_, err := s.Verify(hdr("Sig", "sig="+sig), body, []verifier.Key{{Secret: key}}, 0, fixedNow)
+		wantReason(t, err, "")
+		_, err = s.Verify(hdr("Sig", sig), body, []verifier.Key{{Secret: key}}, 0, fixedNow)
+		wantReason(t, err, verifier.MalformedHeader)
+	}
+}
+
+func TestInitRejectsBadDescriptions(t *testing.T) {
+	cases := []struct {
+		name string
+		s    verifier.Scheme
+		has  string
+	}{
+		{"no header", verifier.Scheme{Algorithm: "sha256", Encoding: verifier.Hex}, "no signature header"},
+		{"blank header", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: " "}}, Algorithm: "sha256", Encoding: verifier.Hex}, "empty signature header"},
+		{"md5", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: "md5", Encoding: verifier.Hex}, "unknown algorithm"},
+		{"no algorithm", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Encoding: verifier.Hex}, "unknown algorithm"},
+		{"base32", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: "sha256", Encoding: "base32"}, "unknown encoding"},
+		{"bad fallback", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: "sha256", Encoding: verifier.Hex,
+			Fallback: &verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "F"}}, Algorithm: "md5", Encoding: verifier.Hex}}, "unknown algorithm"},
+		{"token without header", verifier.Scheme{Format: verifier.FormatToken}, "no signature header"},
+	}
+	for _, c := range cases {
+		err := c.s.Init()
+		if err == nil || !strings.Contains(err.Error(), c.has) {
+			t.Errorf("%s: Init = %v, want error containing %q", c.name, err, c.has)
+		}
+	}
+}
+
+func TestTokenScheme(t *testing.T) {
+	s := &verifier.Scheme{Name: "token", Format: verifier.FormatToken,
+		HeaderSets: []verifier.Headers{{Signature: "X-Token", ID: "X-Id"}}}
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	keys := []verifier.Key{
+		{Label: "old", Secret: []byte("old-token-0123456789")},
+		{Label: "new", Secret: []byte("new-token-0123456789")},
+	}
+	cases := []struct {
+		name, token string
+		want        verifier.Reason
+		key         string
+	}{
+		{"old", "old-token-0123456789", "", "old"},
+		{"new", "new-token-0123456789", "", "new"},
+		{"shorter", "new-token-012345678", verifier.WrongSignature, ""},
+		{"longer", "new-token-01234567890", verifier.WrongSignature, ""},
+		{"prefix", "new", verifier.WrongSignature, ""},
+		{"one char", "n", verifier.WrongSignature, ""},
+		{"case", "NEW-TOKEN-0123456789", verifier.WrongSignature, ""},
+		{"both joined", "old-token-0123456789,new-token-0123456789", verifier.WrongSignature, ""},
+		{"empty", "", verifier.MalformedHeader, ""},
+		{"blank", "   ", verifier.MalformedHeader, ""},
+		{"surrounding spaces trimmed", "  new-token-0123456789 ", "", "new"},
+		{"1 MiB", strings.Repeat("x", 1<<20), verifier.WrongSignature, ""},
+	}
+	for _, c := range cases {
+		res, err := s.Verify(hdr("X-Token", c.token, "X-Id", "d1"), []byte("any body"), keys, 0, fixedNow)
+		wantReason(t, err, c.want)
+		if err == nil && (res.Key != c.key || res.ID != "d1") {
+			t.Errorf("%s: result %+v, want key %s", c.name, res, c.key)
+		}
+	}
+	_, err := s.Verify(http.Header{}, nil, keys, 0, fixedNow)
+	wantReason(t, err, verifier.MissingHeader)
+	_, err = s.Verify(hdr("X-Token", "old-token-0123456789", "X-Token", "old-token-0123456789"), nil, keys, 0, fixedNow)
+	wantReason(t, err, verifier.MalformedHeader)
+	// The streaming path reports a token mismatch at Finish, after the body.
+	c, err := s.Begin(hdr("X-Token", "nope"), keys, 0, fixedNow)
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	c.Write([]byte("body"))
+	_, err = c.Finish()
+	wantReason(t, err, verifier.WrongSignature)
+}
+
+func TestKeyExpiry(t *testing.T) {
+	s := mustPreset(t, "github", verifier.Options{})
+	now := time.Unix(1700000000, 0)
+	oldKey, newKey := []byte("old-secret"), []byte("new-secret")
+	body := []byte("{}")
+	signedOld := signer.Sign(s, [][]byte{oldKey}, signer.Message{Body: body})
+	signedNew := signer.Sign(s, [][]byte{newKey}, signer.Message{Body: body})
+
+	cases := []struct {
+		name     string
+		notAfter time.Time // of the old key
+		h        http.Header
+		want     verifier.Reason
+		key      string
+	}{
+		{"old key, no end", time.Time{}, signedOld, "", "old"},
+		{"old key, ends later", now.Add(time.Second), signedOld, "", "old"},
+		{"old key, ends now", now, signedOld, verifier.WrongSignature, ""},
+		{"old key, ended", now.Add(-time.Second), signedOld, verifier.WrongSignature, ""},
+		{"new key while old ended", now.Add(-time.Hour), signedNew, "", "new"},
+	}
+	for _, c := range cases {
+		keys := []verifier.Key{
+			{Label: "old", Secret: oldKey, NotAfter: c.notAfter},
+			{Label: "new", Secret: newKey},
+		}
+		res, err := s.Verify(c.h, body, keys, 0, now)
+		wantReason(t, err, c.want)
+		if err == nil && res.Key != c.key {
+			t.Errorf("%s: matched %q, want %q", c.name, res.Key, c.key)
+		}
+	}
+
+	// Every key expired: NoUsableSecret, whatever the request.
+	keys := []verifier.Key{{Label: "old", Secret: oldKey, NotAfter: now.Add(-time.Second)}}
+	for _, h := range []http.Header{signedOld, {}} {
+		_, err := s.Verify(h, body, keys, 0, now)
+		wantReason(t, err, verifier.NoUsableSecret)
+	}
+	_, err := s.Verify(signedOld, body, nil, 0, now)
+	wantReason(t, err, verifier.NoUsableSecret)
+}
+
+// An empty key would give an HMAC anyone can compute; it is never used.
+func TestEmptyKeyNeverUsed(t *testing.T) {
+	for _, name := range verifier.PresetNames() {
+		s := mustPreset(t, name, verifier.Options{})
+		body := []byte("forged")
+		now := time.Unix(1700000000, 0)
+		// Forge with the empty key.
+		h := signer.Sign(s, [][]byte{{}}, signer.Message{Body: body, ID: "msg_1", Time: now})
+		if s.Format == verifier.FormatToken {
+			h.Set(s.HeaderSets[0].Signature, "x")
+		}
+		_, err := s.Verify(h, body, []verifier.Key{{Label: "empty"}}, 5*time.Minute, now)
+		wantReason(t, err, verifier.NoUsableSecret)
+		_, err = s.Verify(h, body, []verifier.Key{{Label: "empty", Secret: []byte{}}, {Label: "real", Secret: []byte("real-secret")}}, 5*time.Minute, now)
+		if got := reasonOf(t, err); got != verifier.WrongSignature {
+			t.Errorf("%s: empty key next to a real one: %v", name, err)
+		}
+	}
+}
+
+func TestRotation(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	body := []byte(`{"event":"rotate"}`)
+	for _, name := range verifier.PresetNames() {
+		s := mustPreset(t, name, verifier.Options{})
+		a, b, c := []byte("secret-a-0123456789"), []byte("secret-b-0123456789"), []byte("secret-c-0123456789")
+		keys := []verifier.Key{{Label: "a", Secret: a}, {Label: "b", Secret: b}}
+		for _, tc := range []struct {
+			signWith [][]byte
+			want     string // "" = must fail
+		}{
+			{[][]byte{a}, "a"},
+			{[][]byte{b}, "b"},
+			{[][]byte{c}, ""},
+		} {
+			h := signer.Sign(s, tc.signWith, signer.Message{Body: body, ID: "msg_1", Time: now})
+			res, err := s.Verify(h, body, keys, 5*time.Minute, now)
+			if tc.want == "" {
+				wantReason(t, err, verifier.WrongSignature)
+				continue
+			}
+			if err != nil || res.Key != tc.want {
+				t.Errorf("%s: signed with %s: %+v, %v", name, tc.want, res, err)
+			}
+		}
+		// Multi-signature schemes: a header carrying c's and b's signatures
+		// matches b; one carrying a's and b's names the first configured key.
+		if s.Format == verifier.FormatStripe || s.Format == verifier.FormatStandard {
+			h := signer.Sign(s, [][]byte{c, b}, signer.Message{Body: body, ID: "msg_1", Time: now})
+			if res, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil || res.Key != "b" {
+				t.Errorf("%s: c+b: %+v, %v", name, res, err)
+			}
+			h = signer.Sign(s, [][]byte{b, a}, signer.Message{Body: body, ID: "msg_1", Time: now})
+			if res, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil || res.Key != "a" {
+				t.Errorf("%s: b+a: %+v, %v", name, res, err)
+			}
+		}
+	}
+}
+
+func TestToleranceZeroDisablesTimestampCheck(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	body := []byte("x")
+	key := []byte("0123456789abcdef")
+	for _, name := range []string{"slack", "stripe", "standard", "svix"} {
+		s := mustPreset(t, name, verifier.Options{})
+		if !s.Timestamped() {
+			t.Fatalf("%s: not Timestamped", name)
+		}
+		for _, d := range []time.Duration{-10 * 365 * 24 * time.Hour, -time.Hour, time.Hour, 10 * 365 * 24 * time.Hour} {
+			h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now.Add(d)})
+			_, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 0, now)
+			wantReason(t, err, "")
+			_, err = s.Verify(h, body, []verifier.Key{{Secret: key}}, -time.Second, now)
+			wantReason(t, err, "") // negative counts as off too
+			_, err = s.Verify(h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+			want := verifier.StaleTimestamp
+			if d > 0 {
+				want = verifier.FutureTimestamp
+			}
+			wantReason(t, err, want)
+		}
+		// Off means "any time", not "any text": the timestamp must still parse.
+		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now})
+		switch name {
+		case "slack":
+			h.Set("X-Slack-Request-Timestamp", "soon")
+		case "stripe":
+			h.Set("Stripe-Signature", strings.Replace(h.Get("Stripe-Signature"), "t=", "t=x", 1))
+		case "standard":
+			h.Set("Webhook-Timestamp", "soon")
+		case "svix":
+			h.Set("Svix-Timestamp", "soon")
+		}
+		_, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 0, now)
+		wantReason(t, err, verifier.MalformedHeader)
+	}
+	for _, name := range []string{"github", "gitlab", "shopify", "bitbucket", "decsys"} {
+		if mustPreset(t, name, verifier.Options{}).Timestamped() {
+			t.Errorf("%s: Timestamped", name)
+		}
+	}
+}
+
+func TestGitHubLegacySHA1Fallback(t *testing.T) {
+	key := []byte("It's a Secret to Everybody")
+	body := []byte("Hello, World!")
+	sha1Sig := "sha1=" + hex.EncodeToString(independentMAC(sha1.New, key, string(body)))
+	sha256Sig := "sha256=" + hex.EncodeToString(independentMAC(sha256.New, key, string(body)))
+	keys := []verifier.Key{{Label: "gh", Secret: key}}
+	strict := mustPreset(t, "github", verifier.Options{})
+	legacy := mustPreset(t, "github", verifier.Options{LegacySHA1: true})
+
+	check := func(s *verifier.Scheme, h http.Header, want verifier.Reason, wantHeader string) {
+		t.Helper()
+		res, err := s.Verify(h, body, keys, 0, fixedNow)
+		wantReason(t, err, want)
+		if err == nil && res.Key != "gh" {
+			t.Errorf("key %q", res.Key)
+		}
+		var ve *verifier.Error
+		if errors.As(err, &ve) && ve.Header != wantHeader {
+			t.Errorf("error %v names %q, want %s", err, ve.Header, wantHeader)
+		}
+	}
+	// Not opted in: the SHA-1 header alone is as good as nothing.
+	check(strict, hdr("X-Hub-Signature", sha1Sig), verifier.MissingHeader, "X-Hub-Signature-256")
+	check(strict, hdr("X-Hub-Signature-256", sha256Sig), "", "")
+	// Opted in: SHA-1 accepted when the SHA-256 header is absent.
+	check(legacy, hdr("X-Hub-Signature", sha1Sig), "", "")
+	check(legacy, hdr("X-Hub-Signature-256", sha256Sig), "", "")
+	check(legacy, hdr("X-Hub-Signature", "sha1="+strings.Repeat("0", 40)), verifier.WrongSignature, "X-Hub-Signature")
+	check(legacy, hdr("X-Hub-Signature", sha256Sig), verifier.MalformedHeader, "X-Hub-Signature")
+	check(legacy, hdr("X-Hub-Signature", sha1Sig, "X-Hub-Signature", sha1Sig), verifier.MalformedHeader, "X-Hub-Signature")
+	// No downgrade: with both present, only SHA-256 counts.
+	check(legacy, hdr("X-Hub-Signature-256", sha256Sig, "X-Hub-Signature", "sha1=garbage"), "", "")
+	check(legacy, hdr("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64), "X-Hub-Signature", sha1Sig), verifier.WrongSignature, "X-Hub-Signature-256")
+	// Neither header: the error names the main (SHA-256) header.
+	check(legacy, http.Header{}, verifier.MissingHeader, "X-Hub-Signature-256")
+}
+
+func TestDecodeSecret(t *testing.T) {
+	std := mustPreset(t, "standard", verifier.Options{})
+	gh := mustPreset(t, "github", verifier.Options{})
+	if k, err := gh.DecodeSecret("whsec_AAAA"); err != nil || string(k) != "whsec_AAAA" {
+		t.Errorf("raw secret: %q, %v", k, err)
+	}
+	if k, err := std.DecodeSecret("whsec_AQID"); err != nil || string(k) != "\x01\x02\x03" {
+		t.Errorf("whsec: %x, %v", k, err)
+	}
+	if k, err := std.DecodeSecret("AQID"); err != nil || string(k) != "\x01\x02\x03" {
+		t.Errorf("bare base64: %x, %v", k, err)
+	}
+	for _, bad := range []string{"", "whsec_", "whsec_!!!!", "whsec_AQI", "not base64 at all", "whsec_whsec_AQID"} {
+		k, err := std.DecodeSecret(bad)
+		if err == nil {
+			t.Errorf("DecodeSecret(%q) = %x, want error", bad, k)
+			continue
+		}
+		if bad != "" && bad != "whsec_" && strings.Contains(err.Error(), strings.TrimPrefix(bad, "whsec_")) {
+			t.Errorf("error %q quotes the secret", err)
+		}
+	}
+	if _, err := gh.DecodeSecret(""); err == nil {
+		t.Error("empty raw secret accepted")
+	}
+}
+
+func TestPresets(t *testing.T) {
+	want := []string{"bitbucket", "decsys", "github", "gitlab", "shopify", "slack", "standard", "stripe", "svix"}
+	if got := verifier.PresetNames(); !slices.Equal(got, want) {
+		t.Errorf("PresetNames = %v, want %v", got, want)
+	}
+	if !strings.Contains(verifier.PresetList(), "github, gitlab") {
+		t.Errorf("PresetList = %q", verifier.PresetList())
+	}
+	_, err := verifier.Preset("gihtub", verifier.Options{})
+	if err == nil || !strings.Contains(err.Error(), "github") {
+		t.Errorf("unknown preset: %v", err)
+	}
+	// Each call returns a fresh copy.
+	a := mustPreset(t, "github", verifier.Options{})
+	a.HeaderSets[0].Signature = "X-Changed"
+	a.Prefix = "changed="
+	if b := mustPreset(t, "github", verifier.Options{}); b.HeaderSets[0].Signature != "X-Hub-Signature-256" || b.Prefix != "sha256=" {
+		t.Errorf("presets share state: %+v", b.HeaderSets)
+	}
+	for _, n := range want {
+		if s := mustPreset(t, n, verifier.Options{}); s.Name != n {
+			t.Errorf("preset %s named %q", n, s.Name)
+		}
+	}
+	// The documented header names of each sender.
+	sig := map[string]string{
+		"github": "X-Hub-Signature-256", "gitlab": "X-Gitlab-Token", "stripe": "Stripe-Signature",
+		"slack": "X-Slack-Signature", "shopify": "X-Shopify-Hmac-Sha256", "standard": "Webhook-Signature",
+		"svix": "Svix-Signature", "decsys": "X-Decsys-Signature", "bitbucket": "X-Hub-Signature",
+	}
+	for n, h := range sig {
+		if got := mustPreset(t, n, verifier.Options{}).HeaderSets[0].Signature; http.CanonicalHeaderKey(got) != http.CanonicalHeaderKey(h) {
+			t.Errorf("%s: signature header %s, want %s", n, got, h)
+		}
+	}
+}
