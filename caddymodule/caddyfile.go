@@ -18,6 +18,8 @@ func init() {
 	// After request_body (which may cap the body first), before any auth
 	// or proxying, without the user writing an order line.
 	httpcaddyfile.RegisterDirectiveOrder("webhook_verify", httpcaddyfile.Before, "basic_auth")
+	httpcaddyfile.RegisterHandlerDirective("webhook_sign", parseSign)
+	httpcaddyfile.RegisterDirectiveOrder("webhook_sign", httpcaddyfile.Before, "reverse_proxy")
 }
 
 func parseVerify(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -26,7 +28,16 @@ func parseVerify(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	return v, err
 }
 
-const verifySubdirectives = "secret, tolerance, max_body, legacy_sha1, strip_signature, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
+func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	s := new(Sign)
+	err := s.UnmarshalCaddyfile(h.Dispenser)
+	return s, err
+}
+
+const (
+	sharedSubdirectives = "secret, max_body, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
+	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, " + sharedSubdirectives
+)
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
@@ -52,32 +63,13 @@ const verifySubdirectives = "secret, tolerance, max_body, legacy_sha1, strip_sig
 // substituted when the Caddyfile is adapted, putting the secret itself in
 // the JSON config that the admin API serves.
 func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // directive name
-	if !d.NextArg() {
-		return d.Errf("webhook_verify needs a scheme: write webhook_verify <scheme> <secret>, with a scheme among %s, hmac, token", verifier.PresetList())
-	}
-	v.Scheme = d.Val()
-	line := d.Line()
-	if v.Scheme != "hmac" && v.Scheme != "token" {
-		if _, err := verifier.Preset(v.Scheme, verifier.Options{}); err != nil {
-			return d.Errf("%v", err)
-		}
-	}
-	if d.NextArg() {
-		v.Secrets = append(v.Secrets, Secret{Value: d.Val()})
-	}
-	if d.NextArg() {
-		return d.Errf("unexpected argument %q: webhook_verify takes <scheme> [<secret>]; put options in a block", d.Val())
+	at, err := parseHead(d, "webhook_verify", &v.Scheme, &v.Secrets)
+	if err != nil {
+		return err
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
 		switch sub {
-		case "secret":
-			sec, err := parseSecret(d)
-			if err != nil {
-				return err
-			}
-			v.Secrets = append(v.Secrets, sec)
 		case "tolerance":
 			arg, err := oneArg(d)
 			if err != nil {
@@ -89,56 +81,147 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			cd := caddy.Duration(dur)
 			v.Tolerance = &cd
-		case "max_body":
-			arg, err := oneArg(d)
-			if err != nil {
-				return err
-			}
-			size, err := humanize.ParseBytes(arg)
-			if err != nil || size == 0 || size > 1<<40 {
-				return d.Errf("max_body: %q is not a size; write e.g. 25MiB or 512KB", arg)
-			}
-			v.MaxBody = int64(size)
 		case "legacy_sha1":
 			v.LegacySHA1 = true
 		case "strip_signature":
 			v.StripSignature = true
-		case "insecure_unsigned":
-			v.InsecureUnsigned = true
-		case "header", "algorithm", "encoding", "prefix", "signed_content", "timestamp_header", "id_header":
-			arg, err := oneArg(d)
+		default:
+			ok, err := parseShared(d, &v.Secrets, &v.MaxBody, &v.InsecureUnsigned, &v.SchemeFields)
 			if err != nil {
 				return err
 			}
-			*map[string]*string{
-				"header": &v.Header, "algorithm": &v.Algorithm, "encoding": &v.Encoding, "prefix": &v.Prefix,
-				"signed_content": &v.SignedContent, "timestamp_header": &v.TimestampHeader, "id_header": &v.IDHeader,
-			}[sub] = arg
-		default:
-			return d.Errf("unknown subdirective %q in webhook_verify; valid ones: %s", sub, verifySubdirectives)
+			if !ok {
+				return d.Errf("unknown subdirective %q in webhook_verify; valid ones: %s", sub, verifySubdirectives)
+			}
 		}
-		if d.NextArg() && sub != "secret" {
-			return d.Errf("%s takes no further arguments (got %q)", sub, d.Val())
+		if d.NextArg() {
+			return d.Errf("%s: unexpected argument %q", sub, d.Val())
 		}
 	}
 
 	// Check here what can be checked without secrets, so errors carry the
 	// Caddyfile line.
-	s, err := buildScheme(v.Scheme, v.generic(), verifier.Options{LegacySHA1: v.LegacySHA1})
+	s, err := buildScheme(v.Scheme, v.SchemeFields, verifier.Options{LegacySHA1: v.LegacySHA1})
 	if err != nil {
-		return caddyfileErr(d, line, err.Error())
+		return at.Err(err.Error())
 	}
 	if v.Tolerance != nil && !s.Timestamped() {
-		return caddyfileErr(d, line, "tolerance has no effect: scheme "+v.Scheme+" carries no signed timestamp; remove it")
+		return at.Err("tolerance has no effect: scheme " + v.Scheme + " carries no signed timestamp; remove it")
 	}
 	if len(v.Secrets) == 0 && !v.InsecureUnsigned {
-		return caddyfileErr(d, line, "webhook_verify "+v.Scheme+" needs a secret: write webhook_verify "+v.Scheme+" {env.WEBHOOK_SECRET}, or add insecure_unsigned for development only")
+		return at.Err("webhook_verify " + v.Scheme + " needs a secret: write webhook_verify " + v.Scheme + " {env.WEBHOOK_SECRET}, or add insecure_unsigned for development only")
 	}
 	return nil
 }
 
-func caddyfileErr(d *caddyfile.Dispenser, line int, msg string) error {
-	return d.Errf("%s (webhook_verify on line %d)", msg, line)
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	webhook_sign [<matcher>] <scheme> [<secret>] {
+//		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
+//		max_body    <size>
+//		insecure_unsigned
+//
+//		# the generic hmac scheme describes itself:
+//		header           <name>
+//		algorithm        sha1|sha256|sha512
+//		encoding         hex|base64|base64url
+//		prefix           <text>
+//		signed_content   <template of {body}, {timestamp}, {id} and text>
+//		timestamp_header <name>
+//		id_header        <name>
+//	}
+//
+// The default scheme for new integrations is standard (Standard Webhooks).
+// Whether the receiver's TLS certificate is verified is reverse_proxy's
+// business: set it per route with transport http { tls_trust_pool ... }
+// or tls_insecure_skip_verify.
+func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	at, err := parseHead(d, "webhook_sign", &s.Scheme, &s.Secrets)
+	if err != nil {
+		return err
+	}
+	for d.NextBlock(0) {
+		sub := d.Val()
+		ok, err := parseShared(d, &s.Secrets, &s.MaxBody, &s.InsecureUnsigned, &s.SchemeFields)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return d.Errf("unknown subdirective %q in webhook_sign; valid ones: %s", sub, sharedSubdirectives)
+		}
+		if d.NextArg() {
+			return d.Errf("%s: unexpected argument %q", sub, d.Val())
+		}
+	}
+	if _, err := buildSignScheme(s.Scheme, s.SchemeFields); err != nil {
+		return at.Err(err.Error())
+	}
+	if len(s.Secrets) == 0 && !s.InsecureUnsigned {
+		return at.Err("webhook_sign " + s.Scheme + " needs a secret: generate one with `hookguard webhook secret`, store it in a file or environment variable and write webhook_sign " + s.Scheme + " {env.WEBHOOK_SECRET}")
+	}
+	return nil
+}
+
+// parseHead parses "<directive> <scheme> [<secret>]" and returns a copy of
+// d positioned on the scheme, for errors found once the block is read: they
+// must name the directive's line (and import chain), not the line of the
+// block's closing brace where d then is.
+func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets *[]Secret) (*caddyfile.Dispenser, error) {
+	d.Next() // directive name
+	if !d.NextArg() {
+		return nil, d.Errf("%s needs a scheme: write %s <scheme> <secret>, with a scheme among %s, hmac, token", directive, directive, verifier.PresetList())
+	}
+	*scheme = d.Val()
+	at := *d
+	if *scheme != "hmac" && *scheme != "token" {
+		if _, err := verifier.Preset(*scheme, verifier.Options{}); err != nil {
+			return nil, d.Errf("%v", err)
+		}
+	}
+	if d.NextArg() {
+		*secrets = append(*secrets, Secret{Value: d.Val()})
+	}
+	if d.NextArg() {
+		return nil, d.Errf("unexpected argument %q: %s takes <scheme> [<secret>]; put options in a block", d.Val(), directive)
+	}
+	return &at, nil
+}
+
+// parseShared handles the subdirectives webhook_verify and webhook_sign
+// have in common; it reports whether the current one was among them.
+func parseShared(d *caddyfile.Dispenser, secrets *[]Secret, maxBody *int64, unsigned *bool, g *SchemeFields) (bool, error) {
+	sub := d.Val()
+	switch sub {
+	case "secret":
+		sec, err := parseSecret(d)
+		if err != nil {
+			return true, err
+		}
+		*secrets = append(*secrets, sec)
+	case "max_body":
+		arg, err := oneArg(d)
+		if err != nil {
+			return true, err
+		}
+		size, err := humanize.ParseBytes(arg)
+		if err != nil || size == 0 || size > 1<<40 {
+			return true, d.Errf("max_body: %q is not a size; write e.g. 25MiB or 512KB", arg)
+		}
+		*maxBody = int64(size)
+	case "insecure_unsigned":
+		*unsigned = true
+	default:
+		field := g.field(sub)
+		if field == nil {
+			return false, nil
+		}
+		arg, err := oneArg(d)
+		if err != nil {
+			return true, err
+		}
+		*field = arg
+	}
+	return true, nil
 }
 
 // parseSecret parses: secret <value> [label <name>] [not_after <time>].
@@ -170,6 +253,14 @@ func parseSecret(d *caddyfile.Dispenser) (Secret, error) {
 	return sec, nil
 }
 
+// field returns the field that a generic-scheme subdirective sets.
+func (g *SchemeFields) field(sub string) *string {
+	return map[string]*string{
+		"header": &g.Header, "algorithm": &g.Algorithm, "encoding": &g.Encoding, "prefix": &g.Prefix,
+		"signed_content": &g.SignedContent, "timestamp_header": &g.TimestampHeader, "id_header": &g.IDHeader,
+	}[sub]
+}
+
 func oneArg(d *caddyfile.Dispenser) (string, error) {
 	sub := d.Val()
 	if !d.NextArg() {
@@ -178,5 +269,8 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 	return d.Val(), nil
 }
 
-// Interface guard
-var _ caddyfile.Unmarshaler = (*Verify)(nil)
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*Verify)(nil)
+	_ caddyfile.Unmarshaler = (*Sign)(nil)
+)

@@ -7,7 +7,7 @@ import (
 )
 
 // metrics are hookguard's collectors in Caddy's registry. Labels are
-// bounded: scheme, outcome (verified, unsigned, or a failure reason) and the
+// bounded: handler (verify or sign), scheme, outcome (verified, unsigned, or a failure reason) and the
 // label of the matching key, which is configuration, never request data.
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -18,8 +18,8 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "webhook", Name: "requests_total",
-			Help: "Webhook requests seen by webhook_verify, by scheme, outcome and matching key.",
-		}, []string{"scheme", "outcome", "key"}),
+			Help: "Webhook requests handled by webhook_verify and webhook_sign, by handler, scheme, outcome and key used.",
+		}, []string{"handler", "scheme", "outcome", "key"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "caddy", Subsystem: "webhook", Name: "verify_duration_seconds",
 			Help:    "Time webhook_verify spent reading and verifying a request, by scheme.",

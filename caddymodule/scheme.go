@@ -7,15 +7,33 @@ import (
 	"github.com/hookguard/hookguard/verifier"
 )
 
-// generic holds the fields that describe an hmac or token scheme.
-type generic struct {
-	Header, Algorithm, Encoding, Prefix, SignedContent, TimestampHeader, IDHeader string
+// SchemeFields describe a generic scheme (hmac or token); presets take
+// none of them.
+type SchemeFields struct {
+	// Header is the signature header of a generic hmac scheme, or the
+	// header carrying the token of a token scheme.
+	Header string `json:"header,omitempty"`
+	// Algorithm is the hmac hash: sha1, sha256 (default) or sha512.
+	Algorithm string `json:"algorithm,omitempty"`
+	// Encoding of an hmac signature: hex (default), base64 or base64url.
+	Encoding string `json:"encoding,omitempty"`
+	// Prefix is text before the encoded hmac signature, e.g. "sha256=".
+	Prefix string `json:"prefix,omitempty"`
+	// SignedContent is what an hmac sender signs: literal text and the
+	// tokens {body}, {timestamp} and {id}, with {body} exactly once.
+	// Default: {body}.
+	SignedContent string `json:"signed_content,omitempty"`
+	// TimestampHeader names the header with the Unix timestamp of an hmac
+	// scheme; setting it turns on the tolerance check (default 5m).
+	TimestampHeader string `json:"timestamp_header,omitempty"`
+	// IDHeader names the header with the delivery id of a generic scheme.
+	IDHeader string `json:"id_header,omitempty"`
 }
 
-func (g generic) empty() bool { return g == generic{} }
+func (g SchemeFields) empty() bool { return g == SchemeFields{} }
 
 // buildScheme returns the named preset, or the generic scheme g describes.
-func buildScheme(name string, g generic, o verifier.Options) (*verifier.Scheme, error) {
+func buildScheme(name string, g SchemeFields, o verifier.Options) (*verifier.Scheme, error) {
 	switch name {
 	case "":
 		return nil, fmt.Errorf("no scheme given (use one of %s, hmac or token)", verifier.PresetList())

@@ -22,7 +22,9 @@ type resolvedKeys struct {
 // decodes them for scheme s. A placeholder that is unknown or resolves empty
 // is an error, unless allowEmpty (insecure_unsigned): then it is skipped and
 // the caller decides what having no secret means.
-func resolveKeys(secrets []Secret, s *verifier.Scheme, now time.Time, allowEmpty bool) (resolvedKeys, error) {
+// inspect, if set, sees each resolved secret (1-based index, label, value)
+// and may refuse it.
+func resolveKeys(secrets []Secret, s *verifier.Scheme, now time.Time, allowEmpty bool, inspect func(int, string, string) error) (resolvedKeys, error) {
 	var out resolvedKeys
 	repl := caddy.NewReplacer()
 	for i, sec := range secrets {
@@ -43,6 +45,11 @@ func resolveKeys(secrets []Secret, s *verifier.Scheme, now time.Time, allowEmpty
 		label := sec.Label
 		if label == "" {
 			label = Fingerprint(key)
+		}
+		if inspect != nil {
+			if err := inspect(i+1, label, val); err != nil {
+				return out, err
+			}
 		}
 		out.configured++
 		k := verifier.Key{Label: label, Secret: key}

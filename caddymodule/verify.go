@@ -6,6 +6,7 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -71,27 +73,11 @@ type Verify struct {
 	// InsecureUnsigned lets requests through unverified when no secret is
 	// configured (or every secret resolves empty), for development only:
 	// {http.webhook.verified} is then false and every config load logs a
-	// warning.
+	// warning. MaxBody still applies.
 	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
 
-	// Header is the signature header of a generic hmac scheme, or the
-	// header carrying the token of a token scheme.
-	Header string `json:"header,omitempty"`
-	// Algorithm is the hmac hash: sha1, sha256 (default) or sha512.
-	Algorithm string `json:"algorithm,omitempty"`
-	// Encoding of an hmac signature: hex (default), base64 or base64url.
-	Encoding string `json:"encoding,omitempty"`
-	// Prefix is text before the encoded hmac signature, e.g. "sha256=".
-	Prefix string `json:"prefix,omitempty"`
-	// SignedContent is what an hmac sender signs: literal text and the
-	// tokens {body}, {timestamp} and {id}, with {body} exactly once.
-	// Default: {body}.
-	SignedContent string `json:"signed_content,omitempty"`
-	// TimestampHeader names the header with the Unix timestamp of an hmac
-	// scheme; setting it turns on the tolerance check (default 5m).
-	TimestampHeader string `json:"timestamp_header,omitempty"`
-	// IDHeader names the header with the delivery id of a generic scheme.
-	IDHeader string `json:"id_header,omitempty"`
+	// SchemeFields describe a generic hmac or token scheme.
+	SchemeFields
 
 	scheme    *verifier.Scheme
 	keys      []verifier.Key
@@ -137,7 +123,7 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	if v.MaxBody == 0 {
 		v.MaxBody = DefaultMaxBody
 	}
-	s, err := buildScheme(v.Scheme, v.generic(), verifier.Options{LegacySHA1: v.LegacySHA1})
+	s, err := buildScheme(v.Scheme, v.SchemeFields, verifier.Options{LegacySHA1: v.LegacySHA1})
 	if err != nil {
 		return err
 	}
@@ -152,7 +138,14 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 			zap.String("scheme", v.Scheme))
 	}
 
-	keys, err := resolveKeys(v.Secrets, s, v.now(), v.InsecureUnsigned)
+	keys, err := resolveKeys(v.Secrets, s, v.now(), v.InsecureUnsigned, func(n int, label, secret string) error {
+		// The sender may have chosen the secret: a weak one is only a warning.
+		if rep := signer.CheckSchemeKey(s, secret); !rep.OK() {
+			v.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
+				zap.String("scheme", v.Scheme), zap.String("key", label), zap.Error(rep.Err()))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -191,24 +184,23 @@ func (v *Verify) Validate() error {
 	return nil
 }
 
-func (v *Verify) generic() generic {
-	return generic{
-		Header: v.Header, Algorithm: v.Algorithm, Encoding: v.Encoding, Prefix: v.Prefix,
-		SignedContent: v.SignedContent, TimestampHeader: v.TimestampHeader, IDHeader: v.IDHeader,
-	}
-}
-
 // ServeHTTP verifies the request and, only if it passes, calls next.
 func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if r.ContentLength > v.MaxBody {
+		return v.reject(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	}
 	if v.unsigned {
-		v.metrics.requests.WithLabelValues(v.Scheme, "unsigned", "").Inc()
+		// Unverified, but max_body holds all the same.
+		body, err := readBody(w, r, v.MaxBody, io.Discard)
+		if err != nil {
+			return v.bodyError(r, err)
+		}
+		restoreBody(r, body)
+		v.metrics.requests.WithLabelValues("verify", v.Scheme, "unsigned", "").Inc()
 		repl.Set("http.webhook.verified", false)
 		repl.Set("http.webhook.scheme", v.Scheme)
 		return next.ServeHTTP(w, r)
-	}
-	if r.ContentLength > v.MaxBody {
-		return v.reject(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
 	start := time.Now()
 	check, err := v.scheme.Begin(r.Header, v.keys, v.tolerance, v.now())
@@ -217,14 +209,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	body, err := readBody(w, r, v.MaxBody, check)
 	if err != nil {
-		var he caddyhttp.HandlerError
-		switch {
-		case errors.Is(err, errBodyTooLarge):
-			return v.reject(r, http.StatusRequestEntityTooLarge, err)
-		case errors.As(err, &he):
-			return err
-		}
-		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
+		return v.bodyError(r, err)
 	}
 	res, err := check.Finish()
 	if err != nil {
@@ -232,7 +217,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	restoreBody(r, body)
 	v.metrics.duration.WithLabelValues(v.Scheme).Observe(time.Since(start).Seconds())
-	v.metrics.requests.WithLabelValues(v.Scheme, "verified", res.Key).Inc()
+	v.metrics.requests.WithLabelValues("verify", v.Scheme, "verified", res.Key).Inc()
 	for _, h := range v.strip {
 		r.Header.Del(h)
 	}
@@ -244,9 +229,22 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	return next.ServeHTTP(w, r)
 }
 
+// bodyError is the error for a body that could not be read: 413 over
+// max_body, a handler error (e.g. request_body's limit) as it is, else 400.
+func (v *Verify) bodyError(r *http.Request, err error) error {
+	var he caddyhttp.HandlerError
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return v.reject(r, http.StatusRequestEntityTooLarge, err)
+	case errors.As(err, &he):
+		return err
+	}
+	return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
+}
+
 // reject logs a refused request and returns the error Caddy answers it with.
 func (v *Verify) reject(r *http.Request, status int, err error) error {
-	v.metrics.requests.WithLabelValues(v.Scheme, reasonOf(err), "").Inc()
+	v.metrics.requests.WithLabelValues("verify", v.Scheme, reasonOf(err), "").Inc()
 	if c := v.logger.Check(zapcore.InfoLevel, "webhook rejected"); c != nil {
 		fields := []zap.Field{
 			zap.String("scheme", v.Scheme),

@@ -22,9 +22,13 @@ import (
 
 func provision(t *testing.T, v *Verify) error {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	ctx, cancel := newTestContext()
 	t.Cleanup(cancel)
 	return v.Provision(ctx)
+}
+
+func newTestContext() (caddy.Context, context.CancelFunc) {
+	return caddy.NewContext(caddy.Context{Context: context.Background()})
 }
 
 // recorder is a next handler that remembers what it got.
@@ -154,7 +158,7 @@ func TestProvisionSecrets(t *testing.T) {
 		{"expired", Verify{Scheme: "github", Secrets: []Secret{{Value: "x-Secret-1234567", NotAfter: "2001-01-01T00:00:00Z"}}}, "every secret has expired"},
 		{"unsigned with empty env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, ""},
 		{"hmac without header", Verify{Scheme: "hmac", Secrets: []Secret{{Value: "x"}}}, "needs a header"},
-		{"preset with generic field", Verify{Scheme: "github", Header: "X", Secrets: []Secret{{Value: "x"}}}, "only for hmac and token"},
+		{"preset with generic field", Verify{Scheme: "github", SchemeFields: SchemeFields{Header: "X"}, Secrets: []Secret{{Value: "x"}}}, "only for hmac and token"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,400 @@
+package caddymodule
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/verifier"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "webhook",
+		Usage: "secret|check-secret|sign|verify [flags]",
+		Short: "Generates and checks webhook secrets, signs and verifies webhooks",
+		Long: `
+Tools for the webhook secrets and signatures that webhook_verify and
+webhook_sign use:
+
+  secret        print a new high-entropy secret in the format a scheme wants
+  check-secret  read a secret from stdin and report each strength rule
+  sign          print the signature headers for a body, or send it signed
+  verify        say exactly why a captured request passes or fails
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			addWebhookCommands(cmd)
+		},
+	})
+}
+
+func addWebhookCommands(cmd *cobra.Command) {
+	cmd.AddCommand(secretCommand(), checkSecretCommand(), signCommand(), verifyCommand())
+}
+
+// webhookRoot is the webhook command on its own, for tests.
+func webhookRoot() *cobra.Command {
+	cmd := &cobra.Command{Use: "webhook", SilenceUsage: true, SilenceErrors: true}
+	addWebhookCommands(cmd)
+	return cmd
+}
+
+// These make a command exit 1 after it has said why on stdout.
+var (
+	errWeak         = errors.New("the secret is weak (see above)")
+	errUnverified   = errors.New("the request fails verification (see above)")
+	errReceiverSaid = errors.New("the receiver answered with an error status")
+)
+
+func secretCommand() *cobra.Command {
+	var scheme string
+	var n int
+	c := &cobra.Command{
+		Use:   "secret [--scheme <scheme>] [--bytes <n>]",
+		Short: "Prints a new random secret (crypto/rand) for a scheme",
+		Long: `Prints a new secret made of random bytes from crypto/rand, in the format the
+scheme wants: whsec_ + base64 for standard and svix, URL-safe base64 otherwise.
+The secret goes to stdout alone; advice on storing it goes to stderr.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSecret(cmd.OutOrStdout(), cmd.ErrOrStderr(), scheme, n)
+		},
+	}
+	c.Flags().StringVar(&scheme, "scheme", "standard", "scheme the secret is for")
+	c.Flags().IntVar(&n, "bytes", signer.DefaultSecretBytes, "random bytes in the secret")
+	return c
+}
+
+func runSecret(out, errOut io.Writer, scheme string, n int) error {
+	s, err := cliScheme(scheme, SchemeFields{})
+	if err != nil {
+		return err
+	}
+	secret, err := signer.GenerateSecret(s, n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, secret)
+	fmt.Fprintf(errOut, `Store it where only Caddy can read it, and refer to it in the Caddyfile:
+  in a file:   umask 077; hookguard webhook secret > /etc/caddy/webhook.secret
+               webhook_sign %[1]s {file./etc/caddy/webhook.secret}
+  in the env:  WEBHOOK_SECRET=... and webhook_sign %[1]s {env.WEBHOOK_SECRET}
+Not {$WEBHOOK_SECRET}: that copies the secret into the JSON config.
+`, scheme)
+	return nil
+}
+
+func checkSecretCommand() *cobra.Command {
+	var scheme string
+	c := &cobra.Command{
+		Use:   "check-secret [--scheme <scheme>] < secret",
+		Short: "Reads a secret from stdin and reports each strength rule",
+		Long: `Reads a secret from standard input (never from the command line, which other
+users can see in ps) and reports each rule webhook_sign holds it to: length,
+character variety, common words and patterns, with an entropy estimate.
+Exits 1 if any rule fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheckSecret(cmd.InOrStdin(), cmd.OutOrStdout(), scheme)
+		},
+	}
+	c.Flags().StringVar(&scheme, "scheme", "", "judge the secret as this scheme uses it (whsec_ secrets by their decoded bytes)")
+	return c
+}
+
+func runCheckSecret(in io.Reader, out io.Writer, scheme string) error {
+	raw, err := io.ReadAll(io.LimitReader(in, 1<<20))
+	if err != nil {
+		return fmt.Errorf("reading secret from stdin: %w", err)
+	}
+	secret := trimNewline(string(raw))
+	rep := signer.CheckSecret(secret)
+	if scheme != "" {
+		s, err := cliScheme(scheme, SchemeFields{})
+		if err != nil {
+			return err
+		}
+		rep = signer.CheckSchemeKey(s, secret)
+	}
+	for _, f := range rep.Findings {
+		verdict := "ok  "
+		if !f.OK {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(out, "%s %-8s %s\n", verdict, f.Rule, f.Detail)
+	}
+	fmt.Fprintf(out, "entropy  about %.0f bits\n", rep.EntropyBits)
+	if !rep.OK() {
+		fmt.Fprintln(out, "weak: generate a secret with `hookguard webhook secret`")
+		return errWeak
+	}
+	fmt.Fprintln(out, "strong enough")
+	return nil
+}
+
+// keyFlags are the ways the sign and verify commands take secrets: from
+// files or environment variables, never from argv.
+type keyFlags struct {
+	files, envs []string
+}
+
+func (k *keyFlags) register(c *cobra.Command) {
+	c.Flags().StringArrayVar(&k.files, "secret-file", nil, "file holding a secret (repeatable)")
+	c.Flags().StringArrayVar(&k.envs, "secret-env", nil, "environment variable holding a secret (repeatable)")
+}
+
+// load reads the secrets and labels each with its fingerprint, as the
+// server does, plus where it came from.
+func (k *keyFlags) load(s *verifier.Scheme) ([]verifier.Key, error) {
+	var keys []verifier.Key
+	add := func(source, value string) error {
+		if value == "" {
+			return fmt.Errorf("%s is empty", source)
+		}
+		key, err := s.DecodeSecret(value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", source, err)
+		}
+		keys = append(keys, verifier.Key{Label: Fingerprint(key) + " (" + source + ")", Secret: key})
+		return nil
+	}
+	for _, f := range k.files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading secret: %w", err)
+		}
+		if err := add("file "+f, trimNewline(string(b))); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range k.envs {
+		if err := add("env "+e, os.Getenv(e)); err != nil {
+			return nil, err
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no secret: give --secret-file <path> or --secret-env <NAME>")
+	}
+	return keys, nil
+}
+
+func registerSchemeFlags(c *cobra.Command, scheme *string, g *SchemeFields) {
+	c.Flags().StringVar(scheme, "scheme", "standard", "scheme: "+verifier.PresetList()+", hmac or token")
+	c.Flags().StringVar(&g.Header, "header", "", "hmac/token: signature or token header")
+	c.Flags().StringVar(&g.Algorithm, "algorithm", "", "hmac: sha1, sha256 or sha512")
+	c.Flags().StringVar(&g.Encoding, "encoding", "", "hmac: hex, base64 or base64url")
+	c.Flags().StringVar(&g.Prefix, "prefix", "", "hmac: text before the signature")
+	c.Flags().StringVar(&g.SignedContent, "signed-content", "", "hmac: what is signed, e.g. {timestamp}.{body}")
+	c.Flags().StringVar(&g.TimestampHeader, "timestamp-header", "", "hmac: timestamp header")
+	c.Flags().StringVar(&g.IDHeader, "id-header", "", "hmac/token: delivery id header")
+}
+
+func signCommand() *cobra.Command {
+	var (
+		scheme, bodyPath, sendURL, id string
+		g                             SchemeFields
+		keys                          keyFlags
+		insecure                      bool
+		extra                         []string
+	)
+	c := &cobra.Command{
+		Use:   "sign --scheme <scheme> --secret-file <path>|--secret-env <NAME> [--body <file>|-] [--send <url> [--insecure]]",
+		Short: "Prints the signature headers for a body, or sends the signed request",
+		Long: `Signs a body (a file, or stdin with --body -) as the scheme's sender does and
+prints the headers to add. With --send, POSTs the body with those headers to
+the URL and prints the response status: the quickest way to test a route.
+--insecure skips verification of the URL's TLS certificate (development only).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			body, err := readInput(cmd.InOrStdin(), bodyPath)
+			if err != nil {
+				return err
+			}
+			return runSign(cmd.OutOrStdout(), signRequest{
+				scheme: scheme, fields: g, keys: keys, body: body, id: id,
+				send: sendURL, insecure: insecure, extra: extra, now: time.Now(),
+			})
+		},
+	}
+	registerSchemeFlags(c, &scheme, &g)
+	keys.register(c)
+	c.Flags().StringVar(&bodyPath, "body", "-", "file with the body, or - for stdin")
+	c.Flags().StringVar(&id, "id", "", "delivery id (default: a fresh one)")
+	c.Flags().StringVar(&sendURL, "send", "", "POST the signed body to this URL")
+	c.Flags().BoolVar(&insecure, "insecure", false, "with --send: do not verify the TLS certificate")
+	c.Flags().StringArrayVar(&extra, "H", nil, "with --send: extra header 'Name: value' (repeatable)")
+	return c
+}
+
+type signRequest struct {
+	scheme   string
+	fields   SchemeFields
+	keys     keyFlags
+	body     []byte
+	id       string
+	send     string
+	insecure bool
+	extra    []string
+	now      time.Time
+}
+
+func runSign(out io.Writer, req signRequest) error {
+	s, err := cliScheme(req.scheme, req.fields)
+	if err != nil {
+		return err
+	}
+	keys, err := req.keys.load(s)
+	if err != nil {
+		return err
+	}
+	secrets := make([][]byte, len(keys))
+	for i, k := range keys {
+		secrets[i] = k.Secret
+	}
+	if req.id == "" {
+		req.id = signer.NewID()
+	}
+	h := signer.Sign(s, secrets, signer.Message{Body: req.body, ID: req.id, Time: req.now})
+	if req.send == "" {
+		names := make([]string, 0, len(h))
+		for name := range h {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			for _, v := range h[name] {
+				fmt.Fprintf(out, "%s: %s\n", name, v)
+			}
+		}
+		return nil
+	}
+
+	r, err := http.NewRequest(http.MethodPost, req.send, bytes.NewReader(req.body))
+	if err != nil {
+		return fmt.Errorf("--send: %w", err)
+	}
+	r.Header.Set("Content-Type", "application/json")
+	for _, e := range req.extra {
+		name, value, ok := strings.Cut(e, ":")
+		if !ok {
+			return fmt.Errorf("-H %q: write 'Name: value'", e)
+		}
+		r.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	for name, vals := range h {
+		r.Header[name] = vals
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	if req.insecure {
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // asked for with --insecure
+	}
+	resp, err := client.Do(r)
+	if err != nil {
+		return fmt.Errorf("sending: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
+	if len(answer) > 0 {
+		fmt.Fprintf(out, "%s\n", bytes.TrimRight(answer, "\n"))
+	}
+	if resp.StatusCode >= 300 {
+		return errReceiverSaid
+	}
+	return nil
+}
+
+func verifyCommand() *cobra.Command {
+	var (
+		scheme, capturePath string
+		g                   SchemeFields
+		keys                keyFlags
+		tolerance           time.Duration
+		at                  int64
+		legacy              bool
+	)
+	c := &cobra.Command{
+		Use:   "verify --scheme <scheme> --secret-file <path>|--secret-env <NAME> [--capture <file>|-]",
+		Short: "Says exactly why a captured request passes or fails",
+		Long: `Reads a captured request (raw HTTP/1.1, or JSON: {"method", "url", "headers",
+"body" or "body_base64"}) and verifies it as webhook_verify would, printing
+which header is missing or malformed, which secrets were tried, the timestamp
+skew against the tolerance, the body's length and digest, and whether a
+trailing newline or a re-encoded body explains a mismatch.
+Exits 0 if it passes, 1 if it fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			data, err := readInput(cmd.InOrStdin(), capturePath)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			if at > 0 {
+				now = time.Unix(at, 0)
+			}
+			var tol *time.Duration
+			if cmd.Flags().Changed("tolerance") {
+				tol = &tolerance
+			}
+			return runVerify(cmd.OutOrStdout(), data, scheme, g, legacy, keys, tol, now)
+		},
+	}
+	registerSchemeFlags(c, &scheme, &g)
+	keys.register(c)
+	c.Flags().StringVar(&capturePath, "capture", "-", "file with the captured request, or - for stdin")
+	c.Flags().DurationVar(&tolerance, "tolerance", 0, "timestamp tolerance (default: the scheme's; 0 = off)")
+	c.Flags().Int64Var(&at, "at", 0, "verify as if the Unix time were this (for old captures)")
+	c.Flags().BoolVar(&legacy, "legacy-sha1", false, "github: accept X-Hub-Signature (SHA-1)")
+	return c
+}
+
+func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy bool, keys keyFlags, tolerance *time.Duration, now time.Time) error {
+	s, err := buildScheme(scheme, g, verifier.Options{LegacySHA1: legacy})
+	if err != nil {
+		return err
+	}
+	ks, err := keys.load(s)
+	if err != nil {
+		return err
+	}
+	capture, err := verifier.ReadCapture(data)
+	if err != nil {
+		return err
+	}
+	tol := s.Tolerance
+	if tolerance != nil {
+		tol = *tolerance
+	}
+	if _, err := s.Explain(out, capture.Header, capture.Body, ks, tol, now); err != nil {
+		return errUnverified
+	}
+	return nil
+}
+
+func cliScheme(name string, g SchemeFields) (*verifier.Scheme, error) {
+	return buildScheme(name, g, verifier.Options{})
+}
+
+func readInput(stdin io.Reader, path string) ([]byte, error) {
+	if path == "-" || path == "" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(path)
+}
+
+// trimNewline drops one trailing newline, as Caddy's {file.*} does.
+func trimNewline(s string) string {
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r")
+}

@@ -1,0 +1,210 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/verifier"
+)
+
+func init() {
+	caddy.RegisterModule(Sign{})
+}
+
+// Sign is an HTTP handler that signs a request on its way to a webhook
+// receiver, the way a webhook sender does. It reads the body (up to
+// MaxBody), signs exactly those bytes, removes any signature, timestamp or
+// id headers that came in, sets the scheme's headers (with a fresh delivery
+// id and timestamp), and passes the request on with its body restored, for
+// reverse_proxy to relay. What it signs (body, id, timestamp) is untouched
+// by reverse_proxy's own changes to the request (Host, X-Forwarded-*).
+//
+// Whether the receiver's TLS certificate is verified is set per route in
+// reverse_proxy's transport (tls_trust_pool, tls_server_name,
+// tls_insecure_skip_verify).
+//
+// After signing, {http.webhook.id} and {http.webhook.timestamp} hold the
+// delivery id and Unix timestamp that were sent.
+type Sign struct {
+	// Scheme is how to sign: standard (Standard Webhooks, the default for
+	// new integrations), svix, github, stripe, slack, shopify, decsys,
+	// bitbucket, gitlab, or a generic hmac described by the fields below.
+	Scheme string `json:"scheme"`
+
+	// Secrets sign the request. Schemes that carry several signatures
+	// (standard, svix, stripe) get one per unexpired secret, so receivers
+	// can rotate; the others are signed with the first unexpired one.
+	// Secrets must be strong: at least 16 characters, varied, and not made
+	// of common words or patterns (hookguard webhook secret makes one).
+	Secrets []Secret `json:"secrets,omitempty"`
+
+	// MaxBody is the largest body signed, in bytes; larger bodies get a
+	// 413. Default: 25 MiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	// InsecureUnsigned relays requests without any signature header when
+	// no secret is configured, for development only; every config load
+	// logs a warning.
+	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
+
+	// SchemeFields describe a generic hmac scheme.
+	SchemeFields
+
+	scheme   *verifier.Scheme
+	keys     []verifier.Key
+	owned    []string // headers the scheme sets; incoming copies are dropped
+	unsigned bool
+	logger   *zap.Logger
+	metrics  *metrics
+	now      func() time.Time
+}
+
+// CaddyModule returns the Caddy module information.
+func (Sign) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.webhook_sign",
+		New: func() caddy.Module { return new(Sign) },
+	}
+}
+
+// buildSignScheme is buildScheme for signing.
+func buildSignScheme(name string, g SchemeFields) (*verifier.Scheme, error) {
+	return buildScheme(name, g, verifier.Options{})
+}
+
+// Provision builds the scheme, resolves the secrets and checks their
+// strength: you choose a signing secret, so a weak one is an error.
+func (s *Sign) Provision(ctx caddy.Context) error {
+	s.logger = ctx.Logger()
+	m, err := newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	s.metrics = m
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.MaxBody == 0 {
+		s.MaxBody = DefaultMaxBody
+	}
+	if s.scheme, err = buildSignScheme(s.Scheme, s.SchemeFields); err != nil {
+		return err
+	}
+	keys, err := resolveKeys(s.Secrets, s.scheme, s.now(), s.InsecureUnsigned, func(n int, label, secret string) error {
+		if err := signer.CheckSchemeKey(s.scheme, secret).Err(); err != nil {
+			return fmt.Errorf("webhook_sign %s, secret %d (%s): %w", s.Scheme, n, label, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys.expired {
+		s.logger.Warn("signing secret has expired and is no longer used", zap.String("scheme", s.Scheme), zap.String("key", k))
+	}
+	s.keys = keys.active
+	for _, set := range s.scheme.HeaderSets {
+		s.owned = append(s.owned, set.Signature)
+		if set.Timestamp != "" {
+			s.owned = append(s.owned, set.Timestamp)
+		}
+		if set.ID != "" {
+			s.owned = append(s.owned, set.ID)
+		}
+	}
+	if keys.configured == 0 {
+		if !s.InsecureUnsigned {
+			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
+		}
+		s.unsigned = true
+		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only",
+			zap.String("scheme", s.Scheme))
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (s *Sign) Validate() error {
+	if s.MaxBody < 0 {
+		return fmt.Errorf("max_body must not be negative")
+	}
+	return nil
+}
+
+// ServeHTTP signs the request and calls next.
+func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// A signature that came in with the request is never passed on.
+	for _, h := range s.owned {
+		r.Header.Del(h)
+	}
+	if s.unsigned {
+		s.metrics.requests.WithLabelValues("sign", s.Scheme, "unsigned", "").Inc()
+		return next.ServeHTTP(w, r)
+	}
+	if r.ContentLength > s.MaxBody {
+		return s.refuse(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	}
+	body, err := readBody(w, r, s.MaxBody, io.Discard)
+	if err != nil {
+		var he caddyhttp.HandlerError
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			return s.refuse(r, http.StatusRequestEntityTooLarge, err)
+		case errors.As(err, &he):
+			return err
+		}
+		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading body to sign: %w", err))
+	}
+	now := s.now()
+	keys := make([][]byte, 0, len(s.keys))
+	label := ""
+	for _, k := range s.keys {
+		if k.NotAfter.IsZero() || now.Before(k.NotAfter) {
+			if label == "" {
+				label = k.Label
+			}
+			keys = append(keys, k.Secret)
+		}
+	}
+	if len(keys) == 0 {
+		return s.refuse(r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
+	}
+	id := signer.NewID()
+	for name, vals := range signer.Sign(s.scheme, keys, signer.Message{Body: body, ID: id, Time: now}) {
+		r.Header[name] = vals
+	}
+	restoreBody(r, body)
+	s.metrics.requests.WithLabelValues("sign", s.Scheme, "signed", label).Inc()
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl.Set("http.webhook.id", id)
+	repl.Set("http.webhook.timestamp", strconv.FormatInt(now.Unix(), 10))
+	repl.Set("http.webhook.scheme", s.Scheme)
+	repl.Set("http.webhook.key", label)
+	return next.ServeHTTP(w, r)
+}
+
+func (s *Sign) refuse(r *http.Request, status int, err error) error {
+	s.metrics.requests.WithLabelValues("sign", s.Scheme, reasonOf(err), "").Inc()
+	if c := s.logger.Check(zapcore.InfoLevel, "webhook not signed"); c != nil {
+		c.Write(zap.String("scheme", s.Scheme), zap.Int("status", status), zap.String("detail", err.Error()),
+			zap.String("remote_ip", remoteIP(r)), zap.String("path", r.URL.Path))
+	}
+	return caddyhttp.Error(status, err)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Sign)(nil)
+	_ caddy.Validator             = (*Sign)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Sign)(nil)
+)

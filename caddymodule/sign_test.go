@@ -1,0 +1,158 @@
+package caddymodule
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/hookguard/hookguard/verifier"
+)
+
+const (
+	strongA = "whsec_cwduU7NgUiZHj6Q6ZMq43AEuo9OePyYNsLblBZxopnY="
+	strongB = "whsec_yTQS90pS5q+vS1DUZyxoZKUqJXwSShfj"
+)
+
+func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
+	cases := []struct {
+		scheme, secret, rule string
+	}{
+		{"github", "short", "rule length"},
+		{"github", "Password1234567890!", "rule common"},
+		{"github", "aaaaaaaaaaaaaaaaaaaaaaaa", "rule variety"},
+		{"standard", "whsec_q83vEjRWeJo=", "rule length"},
+	}
+	for _, c := range cases {
+		s := &Sign{Scheme: c.scheme, Secrets: []Secret{{Value: c.secret}}}
+		err := provisionSign(t, s)
+		if err == nil || !strings.Contains(err.Error(), c.rule) || !strings.Contains(err.Error(), "hookguard webhook secret") {
+			t.Errorf("%s %q: err = %v, want %s and a hint", c.scheme, c.secret, err, c.rule)
+		}
+		if err != nil && strings.Contains(err.Error(), c.secret) {
+			t.Errorf("error quotes the secret: %v", err)
+		}
+	}
+}
+
+func provisionSign(t *testing.T, s *Sign) error {
+	t.Helper()
+	ctx, cancel := newTestContext()
+	t.Cleanup(cancel)
+	return s.Provision(ctx)
+}
+
+func TestSignReplacesIncomingHeadersAndKeepsBody(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA, Label: "a"}, {Value: strongB, Label: "b"}}}
+	s.now = func() time.Time { return now }
+	if err := provisionSign(t, s); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef, '\n'}, 1000)
+	forged := http.Header{
+		"Webhook-Signature": {"v1,Zm9yZ2VkIHNpZ25hdHVyZQ=="},
+		"Webhook-Id":        {"msg_forged"},
+		"Webhook-Timestamp": {"1"},
+	}
+	r, repl := request(io.MultiReader(bytes.NewReader(body)), forged)
+	r.ContentLength = -1
+	rec := &recorder{}
+	var got http.Header
+	next := handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		got = r.Header.Clone()
+		return rec.ServeHTTP(w, r)
+	})
+	if err := s.ServeHTTP(httptest.NewRecorder(), r, next); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.body, body) || rec.cl != int64(len(body)) {
+		t.Fatalf("next got %d bytes (Content-Length %d), want %d", len(rec.body), rec.cl, len(body))
+	}
+	if strings.Contains(got.Get("Webhook-Signature"), "Zm9yZ2Vk") || got.Get("Webhook-Id") == "msg_forged" || got.Get("Webhook-Timestamp") == "1" {
+		t.Fatalf("forged headers passed on: %v", got)
+	}
+	if n := len(strings.Fields(got.Get("Webhook-Signature"))); n != 2 {
+		t.Fatalf("%d signatures for 2 secrets: %q", n, got.Get("Webhook-Signature"))
+	}
+	if id, _ := repl.GetString("http.webhook.id"); id != got.Get("Webhook-Id") || id == "" {
+		t.Fatalf("id placeholder %q, header %q", id, got.Get("Webhook-Id"))
+	}
+	if ts, _ := repl.GetString("http.webhook.timestamp"); ts != "1800000000" {
+		t.Fatalf("timestamp placeholder %q", ts)
+	}
+	// Each secret's signature verifies on its own, so a receiver can rotate.
+	for _, secret := range []string{strongA, strongB} {
+		key, _ := s.scheme.DecodeSecret(secret)
+		if _, err := s.scheme.Verify(got, body, []verifier.Key{{Secret: key}}, time.Minute, now); err != nil {
+			t.Fatalf("signature under one secret does not verify: %v", err)
+		}
+	}
+}
+
+func TestSignUnsignedStripsSignatures(t *testing.T) {
+	s := &Sign{Scheme: "github", InsecureUnsigned: true}
+	if err := provisionSign(t, s); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := request(strings.NewReader("x"), http.Header{"X-Hub-Signature-256": {"sha256=00"}})
+	var got http.Header
+	if err := s.ServeHTTP(httptest.NewRecorder(), r, handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		got = r.Header
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if got.Get("X-Hub-Signature-256") != "" {
+		t.Fatal("incoming signature passed on by an unsigned route")
+	}
+}
+
+func TestSignMaxBody(t *testing.T) {
+	s := &Sign{Scheme: "github", MaxBody: 10, Secrets: []Secret{{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}}}
+	if err := provisionSign(t, s); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := request(io.MultiReader(strings.NewReader("01234567890")), nil)
+	r.ContentLength = -1
+	rec := &recorder{}
+	err := s.ServeHTTP(httptest.NewRecorder(), r, rec)
+	if err == nil || rec.called || !strings.Contains(err.Error(), "max_body") {
+		t.Fatalf("err=%v called=%v", err, rec.called)
+	}
+}
+
+func TestSignCaddyfile(t *testing.T) {
+	var s Sign
+	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`webhook_sign hmac {env.K} {
+		header X-Sig
+		encoding base64
+		max_body 1MiB
+	}`)); err != nil {
+		t.Fatal(err)
+	}
+	if s.Scheme != "hmac" || s.Header != "X-Sig" || s.MaxBody != 1<<20 || len(s.Secrets) != 1 {
+		t.Fatalf("parsed %+v", s)
+	}
+	for in, want := range map[string]string{
+		"webhook_sign standard":                                     "generate one with `hookguard webhook secret`",
+		"webhook_sign standard s {\n tolerance 5m\n}":               `unknown subdirective "tolerance"`,
+		"webhook_sign nosuch s":                                     `unknown scheme "nosuch"`,
+		"webhook_sign hmac s {\n header X\n signed_content nope\n}": "{body} is missing",
+	} {
+		var s Sign
+		err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Testfile:") {
+			t.Errorf("%q: err = %v, want %q with a line", in, err, want)
+		}
+	}
+}
+
+type handlerFunc func(http.ResponseWriter, *http.Request) error
+
+func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) error { return f(w, r) }
