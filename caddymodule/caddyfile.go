@@ -35,7 +35,7 @@ func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 }
 
 const (
-	sharedSubdirectives = "secret, max_body, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
+	sharedSubdirectives = "secret, max_body, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
 	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, " + sharedSubdirectives
 )
 
@@ -45,6 +45,7 @@ const (
 //		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
 //		tolerance   <duration>
 //		max_body    <size>
+//		name        <route name for logs and metrics>
 //		legacy_sha1
 //		strip_signature
 //		insecure_unsigned
@@ -86,7 +87,7 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "strip_signature":
 			v.StripSignature = true
 		default:
-			ok, err := parseShared(d, &v.Secrets, &v.MaxBody, &v.InsecureUnsigned, &v.SchemeFields)
+			ok, err := parseShared(d, shared{&v.Secrets, &v.MaxBody, &v.Name, &v.InsecureUnsigned, &v.SchemeFields})
 			if err != nil {
 				return err
 			}
@@ -119,6 +120,7 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //	webhook_sign [<matcher>] <scheme> [<secret>] {
 //		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
 //		max_body    <size>
+//		name        <route name for logs and metrics>
 //		insecure_unsigned
 //
 //		# the generic hmac scheme describes itself:
@@ -142,7 +144,7 @@ func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
-		ok, err := parseShared(d, &s.Secrets, &s.MaxBody, &s.InsecureUnsigned, &s.SchemeFields)
+		ok, err := parseShared(d, shared{&s.Secrets, &s.MaxBody, &s.Name, &s.InsecureUnsigned, &s.SchemeFields})
 		if err != nil {
 			return err
 		}
@@ -189,7 +191,16 @@ func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets
 
 // parseShared handles the subdirectives webhook_verify and webhook_sign
 // have in common; it reports whether the current one was among them.
-func parseShared(d *caddyfile.Dispenser, secrets *[]Secret, maxBody *int64, unsigned *bool, g *SchemeFields) (bool, error) {
+// shared points at the fields both directives have.
+type shared struct {
+	secrets  *[]Secret
+	maxBody  *int64
+	name     *string
+	unsigned *bool
+	scheme   *SchemeFields
+}
+
+func parseShared(d *caddyfile.Dispenser, f shared) (bool, error) {
 	sub := d.Val()
 	switch sub {
 	case "secret":
@@ -197,7 +208,13 @@ func parseShared(d *caddyfile.Dispenser, secrets *[]Secret, maxBody *int64, unsi
 		if err != nil {
 			return true, err
 		}
-		*secrets = append(*secrets, sec)
+		*f.secrets = append(*f.secrets, sec)
+	case "name":
+		arg, err := oneArg(d)
+		if err != nil {
+			return true, err
+		}
+		*f.name = arg
 	case "max_body":
 		arg, err := oneArg(d)
 		if err != nil {
@@ -207,11 +224,11 @@ func parseShared(d *caddyfile.Dispenser, secrets *[]Secret, maxBody *int64, unsi
 		if err != nil || size == 0 || size > 1<<40 {
 			return true, d.Errf("max_body: %q is not a size; write e.g. 25MiB or 512KB", arg)
 		}
-		*maxBody = int64(size)
+		*f.maxBody = int64(size)
 	case "insecure_unsigned":
-		*unsigned = true
+		*f.unsigned = true
 	default:
-		field := g.field(sub)
+		field := f.scheme.field(sub)
 		if field == nil {
 			return false, nil
 		}

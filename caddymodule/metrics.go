@@ -7,7 +7,7 @@ import (
 )
 
 // metrics are hookguard's collectors in Caddy's registry. Labels are
-// bounded: handler (verify or sign), scheme, outcome (verified, unsigned, or a failure reason) and the
+// bounded: handler (verify or sign), scheme, the route's configured name, outcome (verified, unsigned, or a failure reason) and the
 // label of the matching key, which is configuration, never request data.
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -19,12 +19,12 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "webhook", Name: "requests_total",
 			Help: "Webhook requests handled by webhook_verify and webhook_sign, by handler, scheme, outcome and key used.",
-		}, []string{"handler", "scheme", "outcome", "key"}),
+		}, []string{"handler", "scheme", "route", "outcome", "key"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "caddy", Subsystem: "webhook", Name: "verify_duration_seconds",
 			Help:    "Time webhook_verify spent reading and verifying a request, by scheme.",
 			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10),
-		}, []string{"scheme"}),
+		}, []string{"scheme", "route"}),
 	}
 	if reg == nil {
 		return m, nil

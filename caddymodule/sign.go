@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -52,6 +53,10 @@ type Sign struct {
 	// 413. Default: 25 MiB.
 	MaxBody int64 `json:"max_body,omitempty"`
 
+	// Name names the route in logs and metrics (label "route"), so that
+	// several subscriptions of one scheme can be told apart. Optional.
+	Name string `json:"name,omitempty"`
+
 	// InsecureUnsigned relays requests without any signature header when
 	// no secret is configured, for development only; every config load
 	// logs a warning.
@@ -65,7 +70,7 @@ type Sign struct {
 	owned    []string // headers the scheme sets; incoming copies are dropped
 	unsigned bool
 	logger   *zap.Logger
-	metrics  *metrics
+	requests *prometheus.CounterVec
 	now      func() time.Time
 }
 
@@ -85,12 +90,12 @@ func buildSignScheme(name string, g SchemeFields) (*verifier.Scheme, error) {
 // Provision builds the scheme, resolves the secrets and checks their
 // strength: you choose a signing secret, so a weak one is an error.
 func (s *Sign) Provision(ctx caddy.Context) error {
-	s.logger = ctx.Logger()
+	s.logger = ctx.Logger().With(zap.String("route", s.Name))
 	m, err := newMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	s.metrics = m
+	s.requests = m.requests.MustCurryWith(prometheus.Labels{"handler": "sign", "scheme": s.Scheme, "route": s.Name})
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -110,7 +115,7 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 		return err
 	}
 	for _, k := range keys.expired {
-		s.logger.Warn("signing secret has expired and is no longer used", zap.String("scheme", s.Scheme), zap.String("key", k))
+		s.logger.Warn("signing secret has expired and is no longer used", zap.String("key", k))
 	}
 	s.keys = keys.active
 	for _, set := range s.scheme.HeaderSets {
@@ -127,8 +132,7 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
 		}
 		s.unsigned = true
-		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only",
-			zap.String("scheme", s.Scheme))
+		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only")
 	}
 	return nil
 }
@@ -148,7 +152,7 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		r.Header.Del(h)
 	}
 	if s.unsigned {
-		s.metrics.requests.WithLabelValues("sign", s.Scheme, "unsigned", "").Inc()
+		s.requests.WithLabelValues("unsigned", "").Inc()
 		return next.ServeHTTP(w, r)
 	}
 	if r.ContentLength > s.MaxBody {
@@ -184,7 +188,7 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		r.Header[name] = vals
 	}
 	restoreBody(r, body)
-	s.metrics.requests.WithLabelValues("sign", s.Scheme, "signed", label).Inc()
+	s.requests.WithLabelValues("signed", label).Inc()
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.webhook.id", id)
 	repl.Set("http.webhook.timestamp", strconv.FormatInt(now.Unix(), 10))
@@ -194,9 +198,9 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 }
 
 func (s *Sign) refuse(r *http.Request, status int, err error) error {
-	s.metrics.requests.WithLabelValues("sign", s.Scheme, reasonOf(err), "").Inc()
+	s.requests.WithLabelValues(reasonOf(err), "").Inc()
 	if c := s.logger.Check(zapcore.InfoLevel, "webhook not signed"); c != nil {
-		c.Write(zap.String("scheme", s.Scheme), zap.Int("status", status), zap.String("detail", err.Error()),
+		c.Write(zap.Int("status", status), zap.String("detail", err.Error()),
 			zap.String("remote_ip", remoteIP(r)), zap.String("path", r.URL.Path))
 	}
 	return caddyhttp.Error(status, err)

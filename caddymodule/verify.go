@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -67,8 +68,13 @@ type Verify struct {
 	LegacySHA1 bool `json:"legacy_sha1,omitempty"`
 
 	// StripSignature removes the signature headers from the request once
-	// verified, so the app behind never sees them.
+	// verified, so the app behind never sees them. Token schemes (gitlab,
+	// token) always remove the token header: it is the secret itself.
 	StripSignature bool `json:"strip_signature,omitempty"`
+
+	// Name names the route in logs and metrics (label "route"), so that
+	// several routes of one scheme can be told apart. Optional.
+	Name string `json:"name,omitempty"`
 
 	// InsecureUnsigned lets requests through unverified when no secret is
 	// configured (or every secret resolves empty), for development only:
@@ -85,7 +91,8 @@ type Verify struct {
 	unsigned  bool
 	strip     []string
 	logger    *zap.Logger
-	metrics   *metrics
+	requests  *prometheus.CounterVec
+	duration  prometheus.ObserverVec
 	now       func() time.Time
 }
 
@@ -111,12 +118,13 @@ func (Verify) CaddyModule() caddy.ModuleInfo {
 
 // Provision builds the scheme and resolves the secrets.
 func (v *Verify) Provision(ctx caddy.Context) error {
-	v.logger = ctx.Logger()
+	v.logger = ctx.Logger().With(zap.String("route", v.Name))
 	m, err := newMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	v.metrics = m
+	v.requests = m.requests.MustCurryWith(prometheus.Labels{"handler": "verify", "scheme": v.Scheme, "route": v.Name})
+	v.duration = m.duration.MustCurryWith(prometheus.Labels{"scheme": v.Scheme, "route": v.Name})
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -134,15 +142,14 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 		v.tolerance = time.Duration(*v.Tolerance)
 	}
 	if s.Timestamped() && v.tolerance == 0 {
-		v.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid",
-			zap.String("scheme", v.Scheme))
+		v.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid")
 	}
 
 	keys, err := resolveKeys(v.Secrets, s, v.now(), v.InsecureUnsigned, func(n int, label, secret string) error {
 		// The sender may have chosen the secret: a weak one is only a warning.
 		if rep := signer.CheckSchemeKey(s, secret); !rep.OK() {
 			v.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
-				zap.String("scheme", v.Scheme), zap.String("key", label), zap.Error(rep.Err()))
+				zap.String("key", label), zap.Error(rep.Err()))
 		}
 		return nil
 	})
@@ -151,7 +158,7 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	}
 	for _, k := range keys.expired {
 		v.logger.Warn("secret has expired and is no longer accepted",
-			zap.String("scheme", v.Scheme), zap.String("key", k))
+			zap.String("key", k))
 	}
 	v.keys = keys.active
 	if keys.configured == 0 {
@@ -159,10 +166,11 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("webhook_verify %s: no secret is configured; set one (e.g. {env.WEBHOOK_SECRET}) or, for development only, insecure_unsigned", v.Scheme)
 		}
 		v.unsigned = true
-		v.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only",
-			zap.String("scheme", v.Scheme))
+		v.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only")
 	}
-	if v.StripSignature {
+	// A token is the secret itself: it never goes on, where Caddy's own
+	// proxy and access logs would record it.
+	if v.StripSignature || s.Format == verifier.FormatToken {
 		for _, h := range s.HeaderSets {
 			v.strip = append(v.strip, h.Signature)
 		}
@@ -197,7 +205,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 			return v.bodyError(r, err)
 		}
 		restoreBody(r, body)
-		v.metrics.requests.WithLabelValues("verify", v.Scheme, "unsigned", "").Inc()
+		v.requests.WithLabelValues("unsigned", "").Inc()
 		repl.Set("http.webhook.verified", false)
 		repl.Set("http.webhook.scheme", v.Scheme)
 		return next.ServeHTTP(w, r)
@@ -216,8 +224,8 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 		return v.reject(r, http.StatusUnauthorized, err)
 	}
 	restoreBody(r, body)
-	v.metrics.duration.WithLabelValues(v.Scheme).Observe(time.Since(start).Seconds())
-	v.metrics.requests.WithLabelValues("verify", v.Scheme, "verified", res.Key).Inc()
+	v.duration.WithLabelValues().Observe(time.Since(start).Seconds())
+	v.requests.WithLabelValues("verified", res.Key).Inc()
 	for _, h := range v.strip {
 		r.Header.Del(h)
 	}
@@ -244,10 +252,9 @@ func (v *Verify) bodyError(r *http.Request, err error) error {
 
 // reject logs a refused request and returns the error Caddy answers it with.
 func (v *Verify) reject(r *http.Request, status int, err error) error {
-	v.metrics.requests.WithLabelValues("verify", v.Scheme, reasonOf(err), "").Inc()
+	v.requests.WithLabelValues(reasonOf(err), "").Inc()
 	if c := v.logger.Check(zapcore.InfoLevel, "webhook rejected"); c != nil {
 		fields := []zap.Field{
-			zap.String("scheme", v.Scheme),
 			zap.Int("status", status),
 			zap.String("reason", reasonOf(err)),
 			zap.String("detail", err.Error()),

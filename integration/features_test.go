@@ -300,16 +300,16 @@ http://localhost:%d {
 }
 
 // TestMetrics: caddy_webhook_requests_total counts a verified and a
-// rejected webhook under their scheme and outcome (the key label is the
+// rejected webhook under their scheme, route name and outcome (the key label is the
 // secret's fingerprint, never the secret), verify_duration_seconds counts
 // the verified one, and no delivery id shows up in the metrics. Metrics
 // persist across config loads in one process, so only deltas are checked.
 func TestMetrics(t *testing.T) {
 	g := startGateway(t)
 	r := g.route(t, "decsys")
-	verified := fmt.Sprintf(`caddy_webhook_requests_total{handler="verify",key=%q,outcome="verified",scheme="decsys"}`, r.keyPlaceholder)
-	rejected := `caddy_webhook_requests_total{handler="verify",key="",outcome="wrong_signature",scheme="decsys"}`
-	duration := `caddy_webhook_verify_duration_seconds_count{scheme="decsys"}`
+	verified := fmt.Sprintf(`caddy_webhook_requests_total{handler="verify",key=%q,outcome="verified",route="decsys-hooks",scheme="decsys"}`, r.keyPlaceholder)
+	rejected := `caddy_webhook_requests_total{handler="verify",key="",outcome="wrong_signature",route="decsys-hooks",scheme="decsys"}`
+	duration := `caddy_webhook_verify_duration_seconds_count{route="decsys-hooks",scheme="decsys"}`
 
 	before := scrape(t)
 	body := randomBody(t, 100)

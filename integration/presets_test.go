@@ -77,6 +77,14 @@ func TestPresetsPassBodyThrough(t *testing.T) {
 						t.Errorf("upstream got %s %s, want POST /%s", got.Method, got.Path, r.name)
 					}
 					wantBodyThrough(t, got, body)
+					if r.tokenOnly {
+						// The token is the secret: it never goes on.
+						if v := got.Header.Get(r.sigHeader); v != "" {
+							t.Errorf("the token header %s reached the upstream", r.sigHeader)
+						}
+						h = h.Clone()
+						h.Del(r.sigHeader)
+					}
 					wantHeadersThrough(t, got, h)
 
 					want := map[string]string{

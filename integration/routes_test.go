@@ -128,7 +128,7 @@ func presetRoutes(t testing.TB) []*route {
 		{name: "svix", sign: presetSigner(t, "svix"), secret: whsecSecret(t), other: whsecSecret(t),
 			sigHeader: "Svix-Signature", tsHeader: "Svix-Timestamp", idHeader: "Svix-Id", tolerance: fiveMin, malformed: "v1"},
 		{name: "decsys", sign: presetSigner(t, "decsys"), secret: rawSecret(t), other: rawSecret(t),
-			sigHeader: "X-Decsys-Signature", malformed: "%%%"},
+			sigHeader: "X-Decsys-Signature", malformed: "%%%", block: "name decsys-hooks"},
 		{name: "bitbucket", sign: presetSigner(t, "bitbucket"), secret: rawSecret(t), other: rawSecret(t),
 			sigHeader: "X-Hub-Signature", idHeader: "X-Request-UUID", malformed: "sha1=0123abcd"},
 		{name: "hmac", sign: hmacSign, secret: rawSecret(t), other: rawSecret(t),
