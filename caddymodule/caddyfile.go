@@ -155,7 +155,7 @@ func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("%s: unexpected argument %q", sub, d.Val())
 		}
 	}
-	if _, err := buildSignScheme(s.Scheme, s.SchemeFields); err != nil {
+	if _, err := buildScheme(s.Scheme, s.SchemeFields, verifier.Options{}); err != nil {
 		return at.Err(err.Error())
 	}
 	if len(s.Secrets) == 0 && !s.InsecureUnsigned {

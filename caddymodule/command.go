@@ -77,7 +77,7 @@ The secret goes to stdout alone; advice on storing it goes to stderr.`,
 }
 
 func runSecret(out, errOut io.Writer, scheme string, n int) error {
-	s, err := cliScheme(scheme, SchemeFields{})
+	s, err := buildScheme(scheme, SchemeFields{}, verifier.Options{})
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func runCheckSecret(in io.Reader, out io.Writer, scheme string) error {
 	secret := trimNewline(string(raw))
 	rep := signer.CheckSecret(secret)
 	if scheme != "" {
-		s, err := cliScheme(scheme, SchemeFields{})
+		s, err := buildScheme(scheme, SchemeFields{}, verifier.Options{})
 		if err != nil {
 			return err
 		}
@@ -250,7 +250,7 @@ type signRequest struct {
 }
 
 func runSign(out io.Writer, req signRequest) error {
-	s, err := cliScheme(req.scheme, req.fields)
+	s, err := buildScheme(req.scheme, req.fields, verifier.Options{})
 	if err != nil {
 		return err
 	}
@@ -380,10 +380,6 @@ func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy
 		return errUnverified
 	}
 	return nil
-}
-
-func cliScheme(name string, g SchemeFields) (*verifier.Scheme, error) {
-	return buildScheme(name, g, verifier.Options{})
 }
 
 func readInput(stdin io.Reader, path string) ([]byte, error) {

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
@@ -65,13 +63,8 @@ type Sign struct {
 	// SchemeFields describe a generic hmac scheme.
 	SchemeFields
 
-	scheme   *verifier.Scheme
-	keys     []verifier.Key
-	owned    []string // headers the scheme sets; incoming copies are dropped
-	unsigned bool
-	logger   *zap.Logger
-	requests *prometheus.CounterVec
-	now      func() time.Time
+	core
+	owned []string // headers the scheme sets; incoming copies are dropped
 }
 
 // CaddyModule returns the Caddy module information.
@@ -82,27 +75,13 @@ func (Sign) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// buildSignScheme is buildScheme for signing.
-func buildSignScheme(name string, g SchemeFields) (*verifier.Scheme, error) {
-	return buildScheme(name, g, verifier.Options{})
-}
-
 // Provision builds the scheme, resolves the secrets and checks their
 // strength: you choose a signing secret, so a weak one is an error.
 func (s *Sign) Provision(ctx caddy.Context) error {
-	s.logger = ctx.Logger().With(zap.String("route", s.Name))
-	m, err := newMetrics(ctx.GetMetricsRegistry())
-	if err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
-	}
-	s.requests = m.requests.MustCurryWith(prometheus.Labels{"handler": "sign", "scheme": s.Scheme, "route": s.Name})
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.MaxBody == 0 {
-		s.MaxBody = DefaultMaxBody
-	}
-	if s.scheme, err = buildSignScheme(s.Scheme, s.SchemeFields); err != nil {
+	s.refusal = "webhook not signed"
+	// With github's legacy header known, a client's X-Hub-Signature is
+	// dropped too; signing itself uses the scheme's main header only.
+	if _, err := s.provision(ctx, "sign", s.Scheme, s.Name, s.SchemeFields, verifier.Options{LegacySHA1: s.Scheme == "github"}, s.MaxBody); err != nil {
 		return err
 	}
 	keys, err := resolveKeys(s.Secrets, s.scheme, s.now(), s.InsecureUnsigned, func(n int, label, secret string) error {
@@ -114,19 +93,9 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys.expired {
-		s.logger.Warn("signing secret has expired and is no longer used", zap.String("key", k))
-	}
+	s.logExpired(keys.expired)
 	s.keys = keys.active
-	for _, set := range s.scheme.HeaderSets {
-		s.owned = append(s.owned, set.Signature)
-		if set.Timestamp != "" {
-			s.owned = append(s.owned, set.Timestamp)
-		}
-		if set.ID != "" {
-			s.owned = append(s.owned, set.ID)
-		}
-	}
+	s.owned = headerNames(s.scheme, true)
 	if keys.configured == 0 {
 		if !s.InsecureUnsigned {
 			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
@@ -151,23 +120,14 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	for _, h := range s.owned {
 		r.Header.Del(h)
 	}
+	unlistOwned(r.Header, s.owned)
 	if s.unsigned {
 		s.requests.WithLabelValues("unsigned", "").Inc()
 		return next.ServeHTTP(w, r)
 	}
-	if r.ContentLength > s.MaxBody {
-		return s.refuse(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
-	}
-	body, err := readBody(w, r, s.MaxBody, io.Discard)
+	body, err := s.body(w, r, io.Discard)
 	if err != nil {
-		var he caddyhttp.HandlerError
-		switch {
-		case errors.Is(err, errBodyTooLarge):
-			return s.refuse(r, http.StatusRequestEntityTooLarge, err)
-		case errors.As(err, &he):
-			return err
-		}
-		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading body to sign: %w", err))
+		return err
 	}
 	now := s.now()
 	keys := make([][]byte, 0, len(s.keys))
@@ -197,13 +157,31 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	return next.ServeHTTP(w, r)
 }
 
-func (s *Sign) refuse(r *http.Request, status int, err error) error {
-	s.requests.WithLabelValues(reasonOf(err), "").Inc()
-	if c := s.logger.Check(zapcore.InfoLevel, "webhook not signed"); c != nil {
-		c.Write(zap.Int("status", status), zap.String("detail", err.Error()),
-			zap.String("remote_ip", remoteIP(r)), zap.String("path", r.URL.Path))
+// unlistOwned removes the names of the headers the scheme sets from the
+// incoming Connection header. There they only declared the client's own
+// copies hop-by-hop (and those are dropped above); left in place, they
+// would make reverse_proxy, which removes every header Connection names,
+// drop the signature, id and timestamp this handler sets.
+func unlistOwned(h http.Header, owned []string) {
+	vals := h.Values("Connection")
+	if len(vals) == 0 {
+		return
 	}
-	return caddyhttp.Error(status, err)
+	var keep []string
+	for _, v := range vals {
+		for _, tok := range strings.Split(v, ",") {
+			tok = strings.TrimSpace(tok)
+			if tok == "" || slices.ContainsFunc(owned, func(o string) bool { return strings.EqualFold(o, tok) }) {
+				continue
+			}
+			keep = append(keep, tok)
+		}
+	}
+	if len(keep) == 0 {
+		h.Del("Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(keep, ", ")}
 }
 
 // Interface guards

@@ -156,3 +156,21 @@ func TestSignCaddyfile(t *testing.T) {
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
 func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) error { return f(w, r) }
+
+func TestSignGitHubDropsLegacyHeader(t *testing.T) {
+	s := &Sign{Scheme: "github", Secrets: []Secret{{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}}}
+	if err := provisionSign(t, s); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := request(strings.NewReader("{}"), http.Header{"X-Hub-Signature": {"sha1=0000"}, "X-Hub-Signature-256": {"sha256=0000"}})
+	var got http.Header
+	if err := s.ServeHTTP(httptest.NewRecorder(), r, handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		got = r.Header
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if got.Get("X-Hub-Signature") != "" || got.Get("X-Hub-Signature-256") == "sha256=0000" || got.Get("X-Hub-Signature-256") == "" {
+		t.Fatalf("incoming github signatures not replaced: %v", got)
+	}
+}

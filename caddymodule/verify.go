@@ -4,7 +4,6 @@
 package caddymodule
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
@@ -85,15 +83,10 @@ type Verify struct {
 	// SchemeFields describe a generic hmac or token scheme.
 	SchemeFields
 
-	scheme    *verifier.Scheme
-	keys      []verifier.Key
+	core
 	tolerance time.Duration
-	unsigned  bool
 	strip     []string
-	logger    *zap.Logger
-	requests  *prometheus.CounterVec
 	duration  prometheus.ObserverVec
-	now       func() time.Time
 }
 
 // Secret is one accepted secret.
@@ -118,24 +111,13 @@ func (Verify) CaddyModule() caddy.ModuleInfo {
 
 // Provision builds the scheme and resolves the secrets.
 func (v *Verify) Provision(ctx caddy.Context) error {
-	v.logger = ctx.Logger().With(zap.String("route", v.Name))
-	m, err := newMetrics(ctx.GetMetricsRegistry())
-	if err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
-	}
-	v.requests = m.requests.MustCurryWith(prometheus.Labels{"handler": "verify", "scheme": v.Scheme, "route": v.Name})
-	v.duration = m.duration.MustCurryWith(prometheus.Labels{"scheme": v.Scheme, "route": v.Name})
-	if v.now == nil {
-		v.now = time.Now
-	}
-	if v.MaxBody == 0 {
-		v.MaxBody = DefaultMaxBody
-	}
-	s, err := buildScheme(v.Scheme, v.SchemeFields, verifier.Options{LegacySHA1: v.LegacySHA1})
+	v.refusal = "webhook rejected"
+	m, err := v.provision(ctx, "verify", v.Scheme, v.Name, v.SchemeFields, verifier.Options{LegacySHA1: v.LegacySHA1}, v.MaxBody)
 	if err != nil {
 		return err
 	}
-	v.scheme = s
+	v.duration = m.duration.MustCurryWith(prometheus.Labels{"scheme": v.Scheme, "route": v.Name})
+	s := v.scheme
 
 	v.tolerance = s.Tolerance
 	if v.Tolerance != nil {
@@ -156,10 +138,7 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys.expired {
-		v.logger.Warn("secret has expired and is no longer accepted",
-			zap.String("key", k))
-	}
+	v.logExpired(keys.expired)
 	v.keys = keys.active
 	if keys.configured == 0 {
 		if !v.InsecureUnsigned {
@@ -171,12 +150,7 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	// A token is the secret itself: it never goes on, where Caddy's own
 	// proxy and access logs would record it.
 	if v.StripSignature || s.Format == verifier.FormatToken {
-		for _, h := range s.HeaderSets {
-			v.strip = append(v.strip, h.Signature)
-		}
-		if s.Fallback != nil {
-			v.strip = append(v.strip, s.Fallback.HeaderSets[0].Signature)
-		}
+		v.strip = headerNames(s, false)
 	}
 	return nil
 }
@@ -195,14 +169,14 @@ func (v *Verify) Validate() error {
 // ServeHTTP verifies the request and, only if it passes, calls next.
 func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if r.ContentLength > v.MaxBody {
-		return v.reject(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	if r.ContentLength > v.maxBody {
+		return v.refuse(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
 	if v.unsigned {
 		// Unverified, but max_body holds all the same.
-		body, err := readBody(w, r, v.MaxBody, io.Discard)
+		body, err := v.body(w, r, io.Discard)
 		if err != nil {
-			return v.bodyError(r, err)
+			return err
 		}
 		restoreBody(r, body)
 		v.requests.WithLabelValues("unsigned", "").Inc()
@@ -213,15 +187,15 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	start := time.Now()
 	check, err := v.scheme.Begin(r.Header, v.keys, v.tolerance, v.now())
 	if err != nil {
-		return v.reject(r, http.StatusUnauthorized, err)
+		return v.refuse(r, http.StatusUnauthorized, err)
 	}
-	body, err := readBody(w, r, v.MaxBody, check)
+	body, err := v.body(w, r, check)
 	if err != nil {
-		return v.bodyError(r, err)
+		return err
 	}
 	res, err := check.Finish()
 	if err != nil {
-		return v.reject(r, http.StatusUnauthorized, err)
+		return v.refuse(r, http.StatusUnauthorized, err)
 	}
 	restoreBody(r, body)
 	v.duration.WithLabelValues().Observe(time.Since(start).Seconds())
@@ -235,76 +209,6 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	repl.Set("http.webhook.timestamp", res.Timestamp)
 	repl.Set("http.webhook.key", res.Key)
 	return next.ServeHTTP(w, r)
-}
-
-// bodyError is the error for a body that could not be read: 413 over
-// max_body, a handler error (e.g. request_body's limit) as it is, else 400.
-func (v *Verify) bodyError(r *http.Request, err error) error {
-	var he caddyhttp.HandlerError
-	switch {
-	case errors.Is(err, errBodyTooLarge):
-		return v.reject(r, http.StatusRequestEntityTooLarge, err)
-	case errors.As(err, &he):
-		return err
-	}
-	return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
-}
-
-// reject logs a refused request and returns the error Caddy answers it with.
-func (v *Verify) reject(r *http.Request, status int, err error) error {
-	v.requests.WithLabelValues(reasonOf(err), "").Inc()
-	if c := v.logger.Check(zapcore.InfoLevel, "webhook rejected"); c != nil {
-		fields := []zap.Field{
-			zap.Int("status", status),
-			zap.String("reason", reasonOf(err)),
-			zap.String("detail", err.Error()),
-			zap.String("remote_ip", remoteIP(r)),
-			zap.String("host", r.Host),
-			zap.String("path", r.URL.Path),
-		}
-		if id := v.deliveryID(r); id != "" {
-			fields = append(fields, zap.String("id", id))
-		}
-		c.Write(fields...)
-	}
-	return caddyhttp.Error(status, err)
-}
-
-func reasonOf(err error) string {
-	var ve *verifier.Error
-	if errors.As(err, &ve) {
-		return string(ve.Reason)
-	}
-	if errors.Is(err, errBodyTooLarge) {
-		return "body_too_large"
-	}
-	return "error"
-}
-
-// deliveryID is the id header as sent, cut short: it is the sender's
-// claim, logged to trace a delivery, and must not flood the log.
-func (v *Verify) deliveryID(r *http.Request) string {
-	for _, set := range v.scheme.HeaderSets {
-		if set.ID == "" {
-			continue
-		}
-		if id := r.Header.Get(set.ID); id != "" {
-			if len(id) > 128 {
-				id = id[:128]
-			}
-			return id
-		}
-	}
-	return ""
-}
-
-func remoteIP(r *http.Request) string {
-	if vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
-		if ip, ok := vars[caddyhttp.ClientIPVarKey].(string); ok {
-			return ip
-		}
-	}
-	return r.RemoteAddr
 }
 
 // Interface guards

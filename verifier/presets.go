@@ -62,28 +62,16 @@ var presets = map[string]func(Options) *Scheme{
 			Algorithm:  "sha256", Encoding: Base64,
 		}
 	},
-	"standard": func(Options) *Scheme {
-		return &Scheme{
-			Format:     FormatStandard,
-			HeaderSets: []Headers{{Signature: "Webhook-Signature", Timestamp: "Webhook-Timestamp", ID: "Webhook-Id"}},
-			Algorithm:  "sha256", Encoding: Base64,
-			Content:   "{id}.{timestamp}.{body}",
-			Tolerance: defaultTolerance,
-			Secret:    SecretWhsec,
+	"standard": standard,
+	// Svix signs as Standard Webhooks does, under its own header names, and
+	// its libraries accept the webhook-* ones too.
+	"svix": func(o Options) *Scheme {
+		s := standard(o)
+		s.HeaderSets = []Headers{
+			{Signature: "Svix-Signature", Timestamp: "Svix-Timestamp", ID: "Svix-Id"},
+			{Signature: "Webhook-Signature", Timestamp: "Webhook-Timestamp", ID: "Webhook-Id"},
 		}
-	},
-	"svix": func(Options) *Scheme {
-		return &Scheme{
-			Format: FormatStandard,
-			HeaderSets: []Headers{
-				{Signature: "Svix-Signature", Timestamp: "Svix-Timestamp", ID: "Svix-Id"},
-				{Signature: "Webhook-Signature", Timestamp: "Webhook-Timestamp", ID: "Webhook-Id"},
-			},
-			Algorithm: "sha256", Encoding: Base64,
-			Content:   "{id}.{timestamp}.{body}",
-			Tolerance: defaultTolerance,
-			Secret:    SecretWhsec,
-		}
+		return s
 	},
 	"decsys": func(Options) *Scheme {
 		return &Scheme{
@@ -97,6 +85,19 @@ var presets = map[string]func(Options) *Scheme{
 			Algorithm:  "sha256", Encoding: Hex, Prefix: "sha256=",
 		}
 	},
+}
+
+// standard is Standard Webhooks: webhook-id, webhook-timestamp and a
+// space-separated list of v1 signatures over "id.timestamp.body".
+func standard(Options) *Scheme {
+	return &Scheme{
+		Format:     FormatStandard,
+		HeaderSets: []Headers{{Signature: "Webhook-Signature", Timestamp: "Webhook-Timestamp", ID: "Webhook-Id"}},
+		Algorithm:  "sha256", Encoding: Base64,
+		Content:   "{id}.{timestamp}.{body}",
+		Tolerance: defaultTolerance,
+		Secret:    SecretWhsec,
+	}
 }
 
 // Preset returns a fresh, initialised copy of the named sender's scheme.

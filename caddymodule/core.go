@@ -1,0 +1,157 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// core is the provisioned state webhook_verify and webhook_sign share, and
+// the way both read a body and refuse a request.
+type core struct {
+	scheme   *verifier.Scheme
+	keys     []verifier.Key
+	unsigned bool
+	maxBody  int64
+	logger   *zap.Logger
+	requests *prometheus.CounterVec // curried: outcome, key
+	refusal  string                 // the log message of a refused request
+	now      func() time.Time
+}
+
+// provision sets up logging, metrics and the scheme. handler is "verify" or
+// "sign"; scheme and route label every log line and metric.
+func (c *core) provision(ctx caddy.Context, handler, scheme, route string, g SchemeFields, o verifier.Options, maxBody int64) (*metrics, error) {
+	c.logger = ctx.Logger().With(zap.String("scheme", scheme), zap.String("route", route))
+	m, err := newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+	c.requests = m.requests.MustCurryWith(prometheus.Labels{"handler": handler, "scheme": scheme, "route": route})
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.maxBody = maxBody
+	if c.maxBody == 0 {
+		c.maxBody = DefaultMaxBody
+	}
+	if c.scheme, err = buildScheme(scheme, g, o); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// logExpired warns, at every load, of secrets past their not_after.
+func (c *core) logExpired(labels []string) {
+	for _, k := range labels {
+		c.logger.Warn("secret has expired and is no longer accepted", zap.String("key", k))
+	}
+}
+
+// body reads the request body (bounded by max_body, 413 up front when
+// Content-Length says so) while feeding it to w.
+func (c *core) body(w http.ResponseWriter, r *http.Request, into io.Writer) ([]byte, error) {
+	if r.ContentLength > c.maxBody {
+		return nil, c.refuse(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	}
+	body, err := readBody(w, r, c.maxBody, into)
+	if err == nil {
+		return body, nil
+	}
+	var he caddyhttp.HandlerError
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return nil, c.refuse(r, http.StatusRequestEntityTooLarge, err)
+	case errors.As(err, &he): // e.g. request_body's own limit
+		return nil, err
+	}
+	return nil, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
+}
+
+// refuse counts and logs a refused request and returns the error Caddy
+// answers it with. Nothing here may hold a secret or a computed signature:
+// err texts are built to be safe.
+func (c *core) refuse(r *http.Request, status int, err error) error {
+	reason := reasonOf(err)
+	c.requests.WithLabelValues(reason, "").Inc()
+	if ce := c.logger.Check(zapcore.InfoLevel, c.refusal); ce != nil {
+		fields := []zap.Field{
+			zap.Int("status", status),
+			zap.String("reason", reason),
+			zap.String("detail", err.Error()),
+			zap.String("remote_ip", remoteIP(r)),
+			zap.String("host", r.Host),
+			zap.String("path", r.URL.Path),
+		}
+		if id := c.deliveryID(r); id != "" {
+			fields = append(fields, zap.String("id", id))
+		}
+		ce.Write(fields...)
+	}
+	return caddyhttp.Error(status, err)
+}
+
+func reasonOf(err error) string {
+	var ve *verifier.Error
+	if errors.As(err, &ve) {
+		return string(ve.Reason)
+	}
+	if errors.Is(err, errBodyTooLarge) {
+		return "body_too_large"
+	}
+	return "error"
+}
+
+// deliveryID is the id header as sent, cut short: it is the sender's
+// claim, logged to trace a delivery, and must not flood the log.
+func (c *core) deliveryID(r *http.Request) string {
+	for _, set := range c.scheme.HeaderSets {
+		if set.ID == "" {
+			continue
+		}
+		if id := r.Header.Get(set.ID); id != "" {
+			if len(id) > 128 {
+				id = id[:128]
+			}
+			return id
+		}
+	}
+	return ""
+}
+
+// headerNames lists the headers of every header set of s (and of its
+// fallback): signature always, timestamp and id if withMeta.
+func headerNames(s *verifier.Scheme, withMeta bool) []string {
+	var out []string
+	for ; s != nil; s = s.Fallback {
+		for _, set := range s.HeaderSets {
+			out = append(out, set.Signature)
+			if withMeta && set.Timestamp != "" {
+				out = append(out, set.Timestamp)
+			}
+			if withMeta && set.ID != "" {
+				out = append(out, set.ID)
+			}
+		}
+	}
+	return out
+}
+
+func remoteIP(r *http.Request) string {
+	if vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
+		if ip, ok := vars[caddyhttp.ClientIPVarKey].(string); ok {
+			return ip
+		}
+	}
+	return r.RemoteAddr
+}
