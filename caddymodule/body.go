@@ -9,6 +9,9 @@ import (
 
 var errBodyTooLarge = errors.New("body is larger than max_body")
 
+// maxPrealloc bounds the buffer allocated on a Content-Length alone.
+const maxPrealloc = 1 << 20
+
 // readBody reads the whole body, at most max bytes, feeding every byte to w
 // as it arrives so the signature is computed in the same pass.
 func readBody(rw http.ResponseWriter, r *http.Request, max int64, w io.Writer) ([]byte, error) {
@@ -20,9 +23,11 @@ func readBody(rw http.ResponseWriter, r *http.Request, max int64, w io.Writer) (
 
 	size := 4096
 	if r.ContentLength >= 0 {
-		// Exactly the announced size, so a correct client costs one
-		// allocation; the final read into scratch confirms the end.
-		size = int(r.ContentLength)
+		// The announced size, so a correct client costs one allocation (the
+		// final read into scratch confirms the end); but at most
+		// maxPrealloc up front, so a client that announces a large body
+		// must send it before it costs memory.
+		size = int(min(r.ContentLength, maxPrealloc))
 	}
 	buf := make([]byte, 0, size)
 	var scratch [1]byte

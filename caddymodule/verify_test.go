@@ -54,7 +54,7 @@ func request(body io.Reader, h http.Header) (*http.Request, *caddy.Replacer) {
 	return r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)), repl
 }
 
-func signedGitHub(t *testing.T, secret string, body []byte) http.Header {
+func signedGitHub(t testing.TB, secret string, body []byte) http.Header {
 	t.Helper()
 	s, err := verifier.Preset("github", verifier.Options{})
 	if err != nil {
