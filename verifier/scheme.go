@@ -102,6 +102,7 @@ type Scheme struct {
 	hash   crypto.Hash
 	before []part // what is hashed before the body
 	after  []part // what is hashed after it
+	usesID bool   // the content signs the delivery id, so it must be sent
 }
 
 type partKind int
@@ -156,6 +157,7 @@ func (s *Scheme) Init() error {
 		return fmt.Errorf("scheme %s: %w", s.Name, err)
 	}
 	for _, p := range append(append([]part(nil), before...), after...) {
+		s.usesID = s.usesID || p.kind == partID
 		if p.kind == partTimestamp && !s.timestamped() {
 			return fmt.Errorf("scheme %s: content uses {timestamp} but no timestamp header is set", s.Name)
 		}

@@ -40,7 +40,6 @@ type Check struct {
 	macs   []hash.Hash
 	sigs   [][]byte
 	id, ts string
-	err    *Error // a failure known before the body (token mismatch)
 }
 
 // Begin parses the signature, timestamp and id headers of a request and
@@ -80,7 +79,10 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 	var problem string
 	switch s.Format {
 	case FormatToken:
-		c.err = c.matchToken(raw)
+		// Nothing is hashed: a wrong token fails before the body is read.
+		if err := c.matchToken(raw); err != nil {
+			return nil, err
+		}
 		return c, nil
 	case FormatSingle:
 		var sig []byte
@@ -107,7 +109,7 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 			return nil, err
 		}
 	}
-	if c.id == "" && s.needsID() {
+	if c.id == "" && s.usesID {
 		return nil, fail(MissingHeader, set.ID, "not present")
 	}
 
@@ -127,16 +129,6 @@ func (s *Scheme) headerSet(h http.Header) (Headers, bool) {
 		}
 	}
 	return s.HeaderSets[0], false
-}
-
-// needsID reports whether the signed content includes the delivery id.
-func (s *Scheme) needsID() bool {
-	for _, p := range append(append([]part(nil), s.before...), s.after...) {
-		if p.kind == partID {
-			return true
-		}
-	}
-	return false
 }
 
 func checkTimestamp(ts, header string, tolerance time.Duration, now time.Time) *Error {
@@ -214,9 +206,6 @@ func (c *Check) Write(p []byte) (int, error) {
 // Finish completes the verification once the whole body has been written.
 func (c *Check) Finish() (Result, error) {
 	res := Result{ID: c.id, Timestamp: c.ts}
-	if c.err != nil {
-		return res, c.err
-	}
 	if c.scheme.Format == FormatToken {
 		res.Key = c.keys[0].Label
 		return res, nil
