@@ -25,8 +25,10 @@ func BenchmarkServeHTTP(b *testing.B) {
 	if err := s.Provision(ctx); err != nil {
 		b.Fatal(err)
 	}
+	// Read to the end and close, as reverse_proxy's transport does.
 	drain := handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		_, err := io.Copy(io.Discard, r.Body)
+		r.Body.Close()
 		return err
 	})
 	plain := handlerFunc(func(w http.ResponseWriter, r *http.Request) error { return drain(w, r) })

@@ -141,6 +141,7 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		}
 	}
 	if len(keys) == 0 {
+		putBuf(body)
 		return s.refuse(r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
 	id := signer.NewID()

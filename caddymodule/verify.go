@@ -195,6 +195,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	res, err := check.Finish()
 	if err != nil {
+		putBuf(body) // nothing of a failed request goes on
 		return v.refuse(r, http.StatusUnauthorized, err)
 	}
 	restoreBody(r, body)

@@ -260,3 +260,53 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		}
 	}
 }
+
+func TestPooledBody(t *testing.T) {
+	body := append(getBuf(5), "hello"...)
+	pb := &pooledBody{buf: body}
+	// Closed before the end (a failed dial): still readable for a retry.
+	pb.Close()
+	if got, err := io.ReadAll(pb); err != nil || string(got) != "hello" {
+		t.Fatalf("after an early Close: %q, %v", got, err)
+	}
+	// Read to the end and closed: recycled, and reading again is an
+	// error, never someone else's bytes.
+	pb.Close()
+	if n, err := pb.Read(make([]byte, 5)); n != 0 || !errors.Is(err, http.ErrBodyReadAfterClose) {
+		t.Fatalf("read after recycling: %d, %v", n, err)
+	}
+	var sb strings.Builder
+	if _, err := pb.WriteTo(&sb); !errors.Is(err, http.ErrBodyReadAfterClose) {
+		t.Fatalf("WriteTo after recycling: %v", err)
+	}
+	pb.Close() // idempotent
+}
+
+func TestBufferClasses(t *testing.T) {
+	for _, n := range []int{0, 1, 4096, 4097, 100_000, 1 << 20, 4 << 20} {
+		b := getBuf(n)
+		if cap(b) < n || len(b) != 0 {
+			t.Fatalf("getBuf(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		putBuf(b)
+	}
+	if b := getBuf(5 << 20); cap(b) < 5<<20 {
+		t.Fatal("an unpooled size is too small")
+	}
+}
+
+func TestPooledBodyConcurrentClose(t *testing.T) {
+	// A transport may Close from one goroutine while its write loop reads
+	// from another; run with -race.
+	for i := 0; i < 100; i++ {
+		pb := &pooledBody{buf: append(getBuf(64<<10), bytes.Repeat([]byte("x"), 64<<10)...)}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			io.Copy(io.Discard, pb)
+		}()
+		pb.Close()
+		<-done
+		pb.Close()
+	}
+}
