@@ -28,18 +28,7 @@ func TestRetryAfterDialErrorKeepsBody(t *testing.T) {
 		t.Fatalf("first preset route is %s", r.name)
 	}
 	logPath := filepath.Join(t.TempDir(), "caddy.log")
-	loadFullConfig(t, fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	skip_install_trust
-	grace_period 1ns
-	log {
-		output file %s
-		level DEBUG
-	}
-}
-http://localhost:%d {
+	loadFullConfig(t, debugLogOptions(logPath)+fmt.Sprintf(`http://localhost:%d {
 	handle /github {
 		webhook_verify github %q
 		reverse_proxy %s %s {
@@ -52,7 +41,7 @@ http://localhost:%d {
 		}
 	}
 }
-`, adminPort, httpPort, httpsPort, logPath, httpPort, r.secret, dead, up.addr()))
+`, httpPort, r.secret, dead, up.addr()))
 	for _, size := range []int{10, 64 << 10, 1 << 20} {
 		time.Sleep(400 * time.Millisecond) // the dead upstream is tried first again
 		body := randomBody(t, size)

@@ -24,6 +24,12 @@ import (
 	"github.com/hookguard/hookguard/verifier"
 )
 
+// debugLogOptions is globalOptions with every log line, debug included,
+// written to path.
+func debugLogOptions(path string) string {
+	return strings.Replace(globalOptions, "grace_period 1ns\n", fmt.Sprintf("grace_period 1ns\n\tlog {\n\t\toutput file %s\n\t\tlevel DEBUG\n\t}\n", path), 1)
+}
+
 // loadFullConfig is loadConfig for a Caddyfile with its own global block.
 func loadFullConfig(t *testing.T, caddyfile string) {
 	t.Helper()
@@ -77,18 +83,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	t.Setenv("HG_LOG_TOKEN", tok)
 	t.Setenv("HG_LOG_EXPIRED", expired)
 
-	config := fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	skip_install_trust
-	grace_period 1ns
-	log {
-		output file %s
-		level DEBUG
-	}
-}
-http://localhost:%d {
+	config := debugLogOptions(logPath) + fmt.Sprintf(`http://localhost:%d {
 	handle /gh {
 		webhook_verify github {
 			secret {env.HG_LOG_GH} label current
@@ -119,7 +114,7 @@ http://localhost:%d {
 		reverse_proxy %s
 	}
 }
-`, adminPort, httpPort, httpsPort, logPath, httpPort, up.addr(), up.addr(), up.addr(), signFile, up.addr(), up.addr())
+`, httpPort, up.addr(), up.addr(), up.addr(), signFile, up.addr(), up.addr())
 	loadFullConfig(t, config)
 
 	stdScheme, _ := verifier.Preset("standard", verifier.Options{})
