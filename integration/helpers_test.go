@@ -125,8 +125,52 @@ type received struct {
 // it, body hashed, and answers 200.
 type upstream struct {
 	srv *httptest.Server
+	seen[received]
+}
+
+// seen is a test server's record of the requests that reached it.
+type seen[T any] struct {
 	mu  sync.Mutex
-	got []received
+	got []T
+}
+
+func (s *seen[T]) add(v T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got = append(s.got, v)
+}
+
+// count is how many requests have arrived.
+func (s *seen[T]) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.got)
+}
+
+// reset forgets the requests seen so far.
+func (s *seen[T]) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got = nil
+}
+
+// all returns a copy of the requests seen so far.
+func (s *seen[T]) all() []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.got)
+}
+
+// only returns the single request seen since the last reset, failing the
+// test if there were none or several.
+func (s *seen[T]) only(t *testing.T) T {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.got) != 1 {
+		t.Fatalf("the test server saw %d requests, want exactly 1", len(s.got))
+	}
+	return s.got[0]
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -150,9 +194,7 @@ func (u *upstream) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ReadErr:          err,
 	}
 	copy(rec.Digest[:], h.Sum(nil))
-	u.mu.Lock()
-	u.got = append(u.got, rec)
-	u.mu.Unlock()
+	u.add(rec)
 	if err != nil {
 		http.Error(w, "upstream: reading body: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -162,32 +204,6 @@ func (u *upstream) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // addr is the upstream's host:port, for reverse_proxy.
 func (u *upstream) addr() string { return strings.TrimPrefix(u.srv.URL, "http://") }
-
-// count is how many requests have reached the upstream.
-func (u *upstream) count() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return len(u.got)
-}
-
-// reset forgets the requests seen so far.
-func (u *upstream) reset() {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.got = nil
-}
-
-// only returns the single request the upstream saw since the last reset,
-// failing the test if it saw none or several.
-func (u *upstream) only(t *testing.T) received {
-	t.Helper()
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if len(u.got) != 1 {
-		t.Fatalf("upstream saw %d requests, want exactly 1", len(u.got))
-	}
-	return u.got[0]
-}
 
 // delivery is a webhook request to send through the gateway.
 type delivery struct {

@@ -367,11 +367,9 @@ http://localhost:%d {
 		return true
 	})
 	ids := map[string]int{}
-	up.mu.Lock()
-	for _, r := range up.got {
+	for _, r := range up.all() {
 		ids[r.Header.Get("Webhook-Id")]++
 	}
-	up.mu.Unlock()
 	for id, c := range ids {
 		if c != 1 {
 			t.Errorf("delivery %s reached the app %d times", id, c)

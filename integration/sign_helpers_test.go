@@ -68,8 +68,7 @@ type signDelivery struct {
 type signReceiver struct {
 	srv   *httptest.Server
 	check signCheck
-	mu    sync.Mutex
-	got   []signDelivery
+	seen[signDelivery]
 }
 
 // newSignReceiver starts a receiver, plain HTTP or, with useTLS, HTTPS with
@@ -119,9 +118,7 @@ func (r *signReceiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	case r.check != nil:
 		d.Verdict = r.check(body, req.Header)
 	}
-	r.mu.Lock()
-	r.got = append(r.got, d)
-	r.mu.Unlock()
+	r.add(d)
 	if d.Verdict != nil {
 		http.Error(w, "receiver refused: "+d.Verdict.Error(), http.StatusUnauthorized)
 		return
@@ -135,31 +132,6 @@ func (r *signReceiver) url() string { return r.srv.URL }
 
 // hostport is the receiver's 127.0.0.1:port.
 func (r *signReceiver) hostport() string { return r.srv.Listener.Addr().String() }
-
-// count is how many requests have reached the receiver.
-func (r *signReceiver) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.got)
-}
-
-// reset forgets the requests seen so far.
-func (r *signReceiver) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = nil
-}
-
-// only returns the single request the receiver saw since the last reset.
-func (r *signReceiver) only(t *testing.T) signDelivery {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.got) != 1 {
-		t.Fatalf("receiver saw %d requests, want exactly 1", len(r.got))
-	}
-	return r.got[0]
-}
 
 // pemFile writes the receiver's certificate as PEM to a temporary file,
 // for tls_trust_pool, and returns its path.
