@@ -48,7 +48,7 @@ func (s *Scheme) Explain(w io.Writer, h http.Header, body []byte, keys []Key, to
 			fmt.Fprintf(w, "header:    %s: sent %d times\n", name, n)
 		}
 	}
-	if ts := timestampOf(s, set, h); ts != "" && s.timestamped() {
+	if ts := timestampOf(s, set, h); ts != "" && s.Timestamped() {
 		if sec, ok := ParseTimestamp(ts); ok {
 			skew := Skew(sec, now)
 			tol := "off"

@@ -158,7 +158,7 @@ func (s *Scheme) Init() error {
 	}
 	for _, p := range append(append([]part(nil), before...), after...) {
 		s.usesID = s.usesID || p.kind == partID
-		if p.kind == partTimestamp && !s.timestamped() {
+		if p.kind == partTimestamp && !s.Timestamped() {
 			return fmt.Errorf("scheme %s: content uses {timestamp} but no timestamp header is set", s.Name)
 		}
 		if p.kind == partID && s.HeaderSets[0].ID == "" {
@@ -172,14 +172,11 @@ func (s *Scheme) Init() error {
 	return nil
 }
 
-// timestamped reports whether requests of this scheme carry a timestamp.
-func (s *Scheme) timestamped() bool {
-	return s.Format == FormatStripe || s.HeaderSets[0].Timestamp != ""
-}
-
 // Timestamped reports whether the scheme carries a signed timestamp, so
 // that a tolerance applies.
-func (s *Scheme) Timestamped() bool { return s.timestamped() }
+func (s *Scheme) Timestamped() bool {
+	return s.Format == FormatStripe || s.HeaderSets[0].Timestamp != ""
+}
 
 // parseContent splits a content template around its single {body} token.
 func parseContent(tmpl string) (before, after []part, err error) {

@@ -104,7 +104,7 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 			return nil, err
 		}
 	}
-	if s.timestamped() {
+	if s.Timestamped() {
 		if err := checkTimestamp(c.ts, tsHeader, tolerance, now); err != nil {
 			return nil, err
 		}
