@@ -62,7 +62,7 @@ func (c *core) logExpired(labels []string) {
 // Content-Length says so) while feeding it to w.
 func (c *core) body(w http.ResponseWriter, r *http.Request, into io.Writer) ([]byte, error) {
 	if r.ContentLength > c.maxBody {
-		return nil, c.refuse(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+		return nil, c.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
 	body, err := readBody(w, r, c.maxBody, into)
 	if err == nil {
@@ -71,11 +71,35 @@ func (c *core) body(w http.ResponseWriter, r *http.Request, into io.Writer) ([]b
 	var he caddyhttp.HandlerError
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		return nil, c.refuse(r, http.StatusRequestEntityTooLarge, err)
+		return nil, c.refuseUnread(w, r, http.StatusRequestEntityTooLarge, err)
 	case errors.As(err, &he): // e.g. request_body's own limit
+		closeAfterReply(w, r)
 		return nil, err
 	}
+	closeAfterReply(w, r)
 	return nil, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
+}
+
+// refuseUnread refuses a request whose body has not been read to the end,
+// and closes the connection after the answer rather than let the server
+// read the rest of a body no one wants.
+func (c *core) refuseUnread(w http.ResponseWriter, r *http.Request, status int, err error) error {
+	closeAfterReply(w, r)
+	return c.refuse(r, status, err)
+}
+
+// closeAfterReply asks net/http to close an HTTP/1 connection after the
+// response instead of draining the unread request body first. Since Caddy
+// v2.11.9 wraps r.Body in place (read idle timeouts), net/http no longer
+// sees its own 100-continue reader on a refused request and drains the
+// body without ever sending 100 Continue: a client that waits for it, as
+// it should, then hangs until its own timeout. An explicit Connection:
+// close skips the drain. HTTP/2 and HTTP/3 reset the stream instead (and
+// would take Connection: close as a GOAWAY for every stream).
+func closeAfterReply(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // refuse counts and logs a refused request and returns the error Caddy

@@ -170,7 +170,7 @@ func (v *Verify) Validate() error {
 func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if r.ContentLength > v.maxBody {
-		return v.refuse(r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+		return v.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
 	if v.unsigned {
 		// Unverified, but max_body holds all the same.
@@ -187,7 +187,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	start := time.Now()
 	check, err := v.scheme.Begin(r.Header, v.keys, v.tolerance, v.now())
 	if err != nil {
-		return v.refuse(r, http.StatusUnauthorized, err)
+		return v.refuseUnread(w, r, http.StatusUnauthorized, err)
 	}
 	body, err := v.body(w, r, check)
 	if err != nil {
