@@ -90,6 +90,19 @@ func TestCaddyfileErrors(t *testing.T) {
 `,
 			want: []string{`max_body: "lots" is not a size`, "25MiB"},
 		},
+		{
+			// Finding 12: adjacent tokens are ambiguous.
+			name: "adjacent_content_tokens",
+			site: `
+	webhook_verify hmac {env.SECRET} { # <-
+		header X-Signature
+		timestamp_header X-Timestamp
+		id_header X-Event-Id
+		signed_content "{id}{timestamp}{body}"
+	}
+`,
+			want: []string{"{timestamp} directly follows {id}", "put literal text between them, e.g. {id}.{timestamp}"},
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := globalOptions + fmt.Sprintf("\nhttp://localhost:%d {%s\treverse_proxy localhost:1\n}\n", httpPort, c.site)

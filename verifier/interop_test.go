@@ -211,7 +211,18 @@ func TestStripeDeliberateDifferences(t *testing.T) {
 	_, err := s.Verify(h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
 	wantReason(t, err, verifier.MalformedHeader)
 
-	// 5. The secret is used raw, whsec_ prefix included, exactly as
+	// 5. A v1 that is not one SHA-256 MAC in hex, next to a good one:
+	// stripe-go skips it and accepts; we refuse the header before reading
+	// the body (Stripe never sends one).
+	for _, junk := range []string{"v1=zz", "v1=00", "v1=" + strings.Repeat("ab", 33)} {
+		mixed := good + "," + junk
+		if err := stripewebhook.ValidatePayloadWithTolerance(body, mixed, secret, tol); err != nil {
+			t.Fatalf("stripe-go rejects %s next to a good v1 (%v): update this note", junk, err)
+		}
+		wantReason(t, stripeVerify(t, s, mixed, body, secret, now), verifier.MalformedHeader)
+	}
+
+	// 6. The secret is used raw, whsec_ prefix included, exactly as
 	// stripe-go does (not base64-decoded as Standard Webhooks does).
 	k, err := s.DecodeSecret(secret)
 	if err != nil || string(k) != secret {
@@ -419,6 +430,12 @@ func TestStandardLibsDeliberateDifferences(t *testing.T) {
 			// Stricter: a list element without a comma. The libraries skip
 			// it; we call the header malformed (no sender emits one).
 			check("element without comma", stdHeaders(lc.prefix, id, ts, "garbage "+sig), verdict{lib: true, ours: false})
+
+			// Stricter: a v1 that is not one HMAC-SHA256 in base64, next
+			// to a good one. The libraries compare strings and pass; we
+			// refuse the header before reading the body.
+			check("short v1 next to a good one", stdHeaders(lc.prefix, id, ts, "v1,AQID "+sig), verdict{lib: true, ours: false})
+			check("junk v1 next to a good one", stdHeaders(lc.prefix, id, ts, sig+" v1,!!!!"), verdict{lib: true, ours: false})
 
 			// More lenient, harmlessly: base64 without padding. The
 			// libraries compare encoded strings; we compare decoded bytes,

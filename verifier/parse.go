@@ -105,9 +105,10 @@ func ParseSingle(value, prefix string, enc Encoding) ([]byte, string) {
 }
 
 // ParseStripe parses "t=<unix>,v1=<hex>,...". It returns the timestamp as
-// sent and the decodable v1 signatures; other schemes (v0) are ignored and
-// an undecodable v1 is skipped, as stripe-go does. A repeated t, no t, or
-// no usable v1 is malformed.
+// sent and the v1 signatures; other schemes (v0) are ignored. A repeated
+// t, no t, no v1, or a v1 that is not hex is malformed. stripe-go skips an
+// undecodable v1; Stripe never sends one, and refusing it means a header
+// is judged whole before any body is read.
 func ParseStripe(value string) (ts string, sigs [][]byte, problem string) {
 	v1 := 0
 	for _, item := range strings.Split(value, ",") {
@@ -129,9 +130,11 @@ func ParseStripe(value string) (ts string, sigs [][]byte, problem string) {
 			if v1 > maxSignatures {
 				return "", nil, "too many v1 signatures"
 			}
-			if sig, err := hex.DecodeString(v); err == nil && len(sig) > 0 {
-				sigs = append(sigs, sig)
+			sig, ok := decode(Hex, v)
+			if !ok {
+				return "", nil, "a v1 signature is not valid hex"
 			}
+			sigs = append(sigs, sig)
 		}
 	}
 	switch {
@@ -139,15 +142,14 @@ func ParseStripe(value string) (ts string, sigs [][]byte, problem string) {
 		return "", nil, "no t element"
 	case v1 == 0:
 		return "", nil, "no v1 signature"
-	case len(sigs) == 0:
-		return "", nil, "no v1 signature is valid hex"
 	}
 	return ts, sigs, ""
 }
 
 // ParseStandard parses Standard Webhooks' space-separated "v1,<base64>"
-// list. Other versions (v1a, future ones) are ignored; an undecodable v1 is
-// skipped. A list with no usable v1 is malformed.
+// list. Other versions (v1a, future ones) are ignored. A list with no v1,
+// or with a v1 that is not base64, is malformed (the official libraries
+// skip such an element; no sender emits one).
 func ParseStandard(value string) (sigs [][]byte, problem string) {
 	v1 := 0
 	for _, item := range strings.Fields(value) {
@@ -162,15 +164,14 @@ func ParseStandard(value string) (sigs [][]byte, problem string) {
 		if v1 > maxSignatures {
 			return nil, "too many v1 signatures"
 		}
-		if sig, ok := decode(Base64, enc); ok {
-			sigs = append(sigs, sig)
+		sig, ok := decode(Base64, enc)
+		if !ok {
+			return nil, "a v1 signature is not valid base64"
 		}
+		sigs = append(sigs, sig)
 	}
-	switch {
-	case v1 == 0:
+	if v1 == 0 {
 		return nil, "no v1 signature"
-	case len(sigs) == 0:
-		return nil, "no v1 signature is valid base64"
 	}
 	return sigs, ""
 }

@@ -135,7 +135,7 @@ func TestParseStripe(t *testing.T) {
 		{"v0 ignored", "t=1,v1=abcd,v0=ef01", "1", 1},
 		{"unknown key ignored", "t=1,v1=abcd,x=y", "1", 1},
 		{"two v1", "t=1,v1=abcd,v1=ef01", "1", 2},
-		{"bad v1 skipped", "t=1,v1=zz,v1=abcd", "1", 1},
+		{"bad v1 next to a good one", "t=1,v1=zz,v1=abcd", "", -1},
 		{"16 v1", v1List(16, "ab"), "1", 16},
 		{"timestamp as sent", "t=0001,v1=ab", "0001", 1},
 		{"unicode t is returned as sent", "t=１,v1=ab", "１", 1},
@@ -195,7 +195,7 @@ func TestParseStandard(t *testing.T) {
 		{"tab separated", "v1,AQID\tv1,BAUG", 2},
 		{"extra spaces", "  v1,AQID   v1,BAUG  ", 2},
 		{"other versions ignored", "v1a,xyz v2,AQID v1,AQID", 1},
-		{"undecodable v1 skipped", "v1,!!!! v1,AQID", 1},
+		{"undecodable v1 next to a good one", "v1,!!!! v1,AQID", -1},
 		{"16", stdList(16, "AQID"), 16},
 		{"empty", "", -1},
 		{"whitespace", " \t ", -1},
@@ -275,7 +275,15 @@ func TestBeginHeaderHandling(t *testing.T) {
 		{"gh sent twice, one empty", gh, ghKey, with(ghGood, func(h http.Header) { h.Add("X-Hub-Signature-256", "") }), verifier.MalformedHeader, "X-Hub-Signature-256"},
 		{"gh absent", gh, ghKey, http.Header{}, verifier.MissingHeader, "X-Hub-Signature-256"},
 		{"gh 1 MiB value", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("g", 1<<20)) }), verifier.MalformedHeader, "X-Hub-Signature-256"},
-		{"gh 1 MiB valid hex", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 1<<19)) }), verifier.WrongSignature, "X-Hub-Signature-256"},
+		{"gh 1 MiB valid hex", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 1<<19)) }), verifier.MalformedHeader, "X-Hub-Signature-256"},
+		// Finding 5: a signature that cannot be one MAC long is refused
+		// before any body is read.
+		{"gh one byte", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256=00") }), verifier.MalformedHeader, "X-Hub-Signature-256"},
+		{"gh 31 bytes", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 31)) }), verifier.MalformedHeader, "X-Hub-Signature-256"},
+		{"gh 33 bytes", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 33)) }), verifier.MalformedHeader, "X-Hub-Signature-256"},
+		{"gh 32 bytes, wrong", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 32)) }), verifier.WrongSignature, "X-Hub-Signature-256"},
+		{"std short v1 next to a good one", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Signature", "v1,AQID "+h.Get("Webhook-Signature")) }), verifier.MalformedHeader, "Webhook-Signature"},
+		{"std junk v1 next to a good one", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Signature", h.Get("Webhook-Signature")+" v1,!!!!") }), verifier.MalformedHeader, "Webhook-Signature"},
 		{"gh unicode value", gh, ghKey, with(ghGood, func(h http.Header) { h.Set("X-Hub-Signature-256", "sha256=ünïcødé") }), verifier.MalformedHeader, "X-Hub-Signature-256"},
 		{"gh delivery id twice", gh, ghKey, with(ghGood, func(h http.Header) {
 			h.Add("X-GitHub-Delivery", "a")
@@ -295,7 +303,7 @@ func TestBeginHeaderHandling(t *testing.T) {
 		{"std zero timestamp", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Timestamp", "0") }), verifier.StaleTimestamp, "Webhook-Timestamp"},
 		{"std max timestamp", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Timestamp", "9223372036854775807") }), verifier.FutureTimestamp, "Webhook-Timestamp"},
 		{"std 100 v1 entries", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Signature", stdList(99, "AQID")+" "+h.Get("Webhook-Signature")) }), verifier.MalformedHeader, "Webhook-Signature"},
-		{"std 1 MiB signature", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Signature", "v1,"+huge) }), verifier.WrongSignature, "Webhook-Signature"},
+		{"std 1 MiB signature", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Signature", "v1,"+huge) }), verifier.MalformedHeader, "Webhook-Signature"},
 		{"std 1 MiB garbage", std, stdKey, with(stdGood, func(h http.Header) { h.Set("Webhook-Signature", strings.Repeat("v1,! ", 1<<18)) }), verifier.MalformedHeader, "Webhook-Signature"},
 		{"std truncated signature", std, stdKey, with(stdGood, func(h http.Header) {
 			v := h.Get("Webhook-Signature")

@@ -179,9 +179,13 @@ func (s *Scheme) Timestamped() bool {
 }
 
 // parseContent splits a content template around its single {body} token.
+// Two tokens must have literal text between them: "{id}{timestamp}{body}"
+// signs the same bytes for id "a1", timestamp "2" as for id "a", timestamp
+// "12", so one MAC would verify under several (id, timestamp) splits.
 func parseContent(tmpl string) (before, after []part, err error) {
 	var parts []part
 	body := -1
+	prev := "" // the token just before, if nothing literal came since
 	for rest := tmpl; rest != ""; {
 		i := strings.IndexByte(rest, '{')
 		if i < 0 {
@@ -190,12 +194,18 @@ func parseContent(tmpl string) (before, after []part, err error) {
 		}
 		if i > 0 {
 			parts = append(parts, part{kind: partLiteral, text: rest[:i]})
+			prev = ""
 		}
 		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
 			return nil, nil, fmt.Errorf("content %q: unclosed {", tmpl)
 		}
-		switch tok := rest[i : i+j+1]; tok {
+		tok := rest[i : i+j+1]
+		if prev != "" {
+			return nil, nil, fmt.Errorf("content %q: %s directly follows %s, so one signature would match other splits of the two; put literal text between them, e.g. %s.%s", tmpl, tok, prev, prev, tok)
+		}
+		prev = tok
+		switch tok {
 		case "{body}":
 			if body >= 0 {
 				return nil, nil, fmt.Errorf("content %q: {body} appears twice", tmpl)

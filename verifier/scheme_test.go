@@ -54,6 +54,12 @@ func TestGenericContentTemplate(t *testing.T) {
 		{"unclosed at end", "{body}{", all, "unclosed {"},
 		{"timestamp without timestamp header", "{timestamp}.{body}", sigOnly, "no timestamp header"},
 		{"id without id header", "{id}.{body}", sigOnly, "no id header"},
+		// Finding 12: adjacent tokens make one MAC verify under several
+		// (id, timestamp) splits.
+		{"id then timestamp", "{id}{timestamp}{body}", all, "{timestamp} directly follows {id}"},
+		{"timestamp then body", "{timestamp}{body}", all, "{body} directly follows {timestamp}"},
+		{"body then id", "{body}{id}.{timestamp}", all, "{id} directly follows {body}"},
+		{"body id timestamp", "{body}{id}{timestamp}", all, "put literal text between them, e.g. {body}.{id}"},
 	}
 	for _, c := range errCases {
 		s := base(c.content, c.hs)
@@ -75,7 +81,7 @@ func TestGenericContentTemplate(t *testing.T) {
 		{"{timestamp}.{body}", all, []string{"1700000000", ".", body}},
 		{"{id}:{timestamp}:{body}:end", all, []string{"msg_9", ":", "1700000000", ":", body, ":end"}},
 		{"a}b{body}", sigOnly, []string{"a}b", body}},
-		{"{body}{id}{timestamp}", all, []string{body, "msg_9", "1700000000"}},
+		{"{body}|{id}|{timestamp}", all, []string{body, "|", "msg_9", "|", "1700000000"}},
 	}
 	now := time.Unix(1700000000, 0)
 	for _, c := range okCases {
@@ -104,6 +110,36 @@ func TestGenericContentTemplate(t *testing.T) {
 			wantReason(t, err, verifier.WrongSignature)
 		}
 	}
+}
+
+// TestAdjacentTokensWereAmbiguous shows why finding 12 refuses adjacent
+// tokens: under "{id}{timestamp}.{body}" (had it loaded) the MAC a sender
+// made for id "evt1", timestamp "1700000000" is the same bytes as for id
+// "evt", timestamp "11700000000". With a separator the two differ.
+func TestAdjacentTokensWereAmbiguous(t *testing.T) {
+	key := []byte("generic-secret-123")
+	a := independentMAC(sha256.New, key, "evt1", "1700000000", ".", "{}")
+	b := independentMAC(sha256.New, key, "evt", "11700000000", ".", "{}")
+	if !hmac.Equal(a, b) {
+		t.Fatal("the two splits should sign the same bytes")
+	}
+	s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}},
+		Algorithm: "sha256", Encoding: verifier.Hex, Content: "{id}{timestamp}.{body}"}
+	if err := s.Init(); err == nil {
+		t.Fatal("Init accepted {id}{timestamp}: one signature would verify under both splits")
+	}
+	s.Content = "{id}:{timestamp}.{body}"
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	h := hdr("X-Sig", hex.EncodeToString(independentMAC(sha256.New, key, "evt1", ":", "1700000000", ".", "{}")), "X-Ts", "1700000000", "X-Id", "evt1")
+	if _, err := s.Verify(h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	h.Set("X-Id", "evt")
+	h.Set("X-Ts", "11700000000")
+	_, err := s.Verify(h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow)
+	wantReason(t, err, verifier.WrongSignature)
 }
 
 func TestGenericAlgorithmsAndEncodings(t *testing.T) {

@@ -189,8 +189,9 @@ func vectors() []vector {
 				setHeader("X-Hub-Signature", "sha256=01dc10d0c83e72ed246219cdd91669667fe2ca59", verifier.MalformedHeader),
 				dupHeader("X-Hub-Signature"),
 				// When the SHA-256 header is present it is the one checked,
-				// and this (SHA-1) value is not a valid SHA-256 signature.
-				setHeader("X-Hub-Signature-256", "sha256=01dc10d0c83e72ed246219cdd91669667fe2ca59", verifier.WrongSignature),
+				// and this (SHA-1, 20-byte) value cannot be a SHA-256
+				// signature: refused as malformed before the body is read.
+				setHeader("X-Hub-Signature-256", "sha256=01dc10d0c83e72ed246219cdd91669667fe2ca59", verifier.MalformedHeader),
 			},
 		},
 		{
@@ -370,8 +371,9 @@ func vectors() []vector {
 				setHeader("X-Shopify-Hmac-Sha256", flipMid("D0UMXmhjwBRi4y66TmhJrDlhQABD7zI2fm3p6/QLMo8="), verifier.WrongSignature),
 				// Unpadded base64 of the same bytes is accepted.
 				setHeader("X-Shopify-Hmac-Sha256", "D0UMXmhjwBRi4y66TmhJrDlhQABD7zI2fm3p6/QLMo8", ""),
-				// Hex of the right MAC is not base64 of it.
-				setHeader("X-Shopify-Hmac-Sha256", "0f450c5e6863c01462e32eba4e6849ac3961400043ef32367e6de9ebf40b328f", verifier.WrongSignature),
+				// Hex of the right MAC is not base64 of it: it decodes to
+				// 48 bytes, not a MAC, so it is malformed.
+				setHeader("X-Shopify-Hmac-Sha256", "0f450c5e6863c01462e32eba4e6849ac3961400043ef32367e6de9ebf40b328f", verifier.MalformedHeader),
 				setHeader("X-Shopify-Hmac-Sha256", "D0UMXmhj*BRi4y66TmhJrDlhQABD7zI2fm3p6/QLMo8=", verifier.MalformedHeader),
 				dupHeader("X-Shopify-Hmac-Sha256"),
 			},

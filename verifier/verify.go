@@ -4,9 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
 	"hash"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -93,6 +96,9 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 	case FormatStandard:
 		c.sigs, problem = ParseStandard(raw)
 	}
+	if problem == "" {
+		problem = s.checkSizes(c.sigs)
+	}
 	if problem != "" {
 		return nil, fail(MalformedHeader, set.Signature, "%s", problem)
 	}
@@ -118,6 +124,30 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 		c.macs[i] = s.newMAC(k.Secret, c.id, c.ts)
 	}
 	return c, nil
+}
+
+// checkSizes refuses any signature that is not exactly one MAC long, so
+// that a header which cannot match (sha256=00) is refused before a byte of
+// body is read or a MAC computed.
+func (s *Scheme) checkSizes(sigs [][]byte) string {
+	for _, sig := range sigs {
+		if len(sig) != s.MACSize() {
+			return fmt.Sprintf("a signature is %d bytes; HMAC-%s gives %d (%s)", len(sig), strings.ToUpper(s.Algorithm), s.MACSize(), s.encodedSize())
+		}
+	}
+	return ""
+}
+
+// encodedSize describes how long a MAC is as the scheme writes it.
+func (s *Scheme) encodedSize() string {
+	switch s.Encoding {
+	case Hex:
+		return fmt.Sprintf("%d hex characters", 2*s.MACSize())
+	case Base64:
+		return fmt.Sprintf("%d base64 characters", base64.StdEncoding.EncodedLen(s.MACSize()))
+	default:
+		return fmt.Sprintf("%d base64url characters", base64.URLEncoding.EncodedLen(s.MACSize()))
+	}
 }
 
 // headerSet picks the first header set whose signature header is present;
