@@ -86,6 +86,7 @@ type Verify struct {
 	core
 	tolerance time.Duration
 	strip     []string
+	protect   []string // headers a client's Connection header may not remove
 	duration  prometheus.ObserverVec
 }
 
@@ -152,6 +153,7 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	if v.StripSignature || s.Format == verifier.FormatToken {
 		v.strip = headerNames(s, false)
 	}
+	v.protect = append(s.Names(), "Content-Type")
 	return nil
 }
 
@@ -201,6 +203,12 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	restoreBody(r, body)
 	v.duration.WithLabelValues().Observe(time.Since(start).Seconds())
 	v.requests.WithLabelValues("verified", res.Key).Inc()
+	// What goes on is what was verified: no other header set, no
+	// look-alike of a verified header that a CGI-style back end would
+	// fold into it, and no Connection header that would make
+	// reverse_proxy drop the verified headers as hop-by-hop.
+	v.scheme.DropUnverified(r.Header, res.Headers)
+	unlistOwned(r.Header, v.protect)
 	for _, h := range v.strip {
 		r.Header.Del(h)
 	}

@@ -103,6 +103,7 @@ type Scheme struct {
 	before []part // what is hashed before the body
 	after  []part // what is hashed after it
 	usesID bool   // the content signs the delivery id, so it must be sent
+	names  []headerName
 }
 
 type partKind int
@@ -135,6 +136,7 @@ func (s *Scheme) Init() error {
 			return fmt.Errorf("scheme %s: empty signature header name", s.Name)
 		}
 	}
+	s.initNames()
 	if s.Format == FormatToken {
 		return nil
 	}

@@ -32,13 +32,17 @@ type Result struct {
 	// ID and Timestamp are the delivery id and timestamp as the sender
 	// sent them ("" where the scheme has none).
 	ID, Timestamp string
+	// Headers is the header set the request was verified with (Svix's
+	// svix-* or webhook-*, GitHub's SHA-256 or legacy header).
+	Headers Headers
 }
 
 // Check is a verification in progress: Begin has parsed the headers, the
 // body is written to it as it is read, and Finish gives the verdict.
 type Check struct {
 	scheme *Scheme
-	header string // the signature header actually used
+	set    Headers // the header set actually used
+	header string  // its signature header
 	keys   []*Key
 	macs   []hash.Hash
 	sigs   [][]byte
@@ -58,7 +62,7 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 			return s.Fallback.Begin(h, keys, tolerance, now)
 		}
 	}
-	c := &Check{scheme: s, header: set.Signature}
+	c := &Check{scheme: s, set: set, header: set.Signature}
 	for i := range keys {
 		// An empty key would make an HMAC anyone can compute: never use one.
 		if len(keys[i].Secret) == 0 {
@@ -235,7 +239,7 @@ func (c *Check) Write(p []byte) (int, error) {
 
 // Finish completes the verification once the whole body has been written.
 func (c *Check) Finish() (Result, error) {
-	res := Result{ID: c.id, Timestamp: c.ts}
+	res := Result{ID: c.id, Timestamp: c.ts, Headers: c.set}
 	if c.scheme.Format == FormatToken {
 		res.Key = c.keys[0].Label
 		return res, nil
