@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -153,8 +154,29 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	if v.StripSignature || s.Format == verifier.FormatToken {
 		v.strip = headerNames(s, false)
 	}
+	if s.Format == verifier.FormatToken {
+		v.warnAccessLog(ctx)
+	}
 	v.protect = append(s.Names(), "Content-Type")
 	return nil
+}
+
+// warnAccessLog warns, for a token scheme, when the server writes an
+// access log: Caddy records request headers as they arrive, before any
+// handler runs, so the token (the secret itself, valid or not) is written
+// there unless the log's encoder deletes it. The handler cannot see the
+// logging config, so the warning names the filter to add.
+func (v *Verify) warnAccessLog(ctx caddy.Context) {
+	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok || srv.Logs == nil {
+		return
+	}
+	for _, h := range headerNames(v.scheme, false) {
+		h = textproto.CanonicalMIMEHeaderKey(h)
+		v.logger.Warn("this server's access log records request headers as they arrive, so the token in "+h+
+			" (the secret itself, valid or not) is written to it unless the log deletes it: add `format filter { request>headers>"+h+" delete }` to the site's log block",
+			zap.String("header", h))
+	}
 }
 
 // Validate checks the configuration.
