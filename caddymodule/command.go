@@ -2,17 +2,21 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/caddyserver/certmagic"
 	"github.com/spf13/cobra"
 
 	"github.com/hookguard/hookguard/signer"
@@ -154,9 +158,11 @@ func (k *keyFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&k.envs, "secret-env", nil, "environment variable holding a secret (repeatable)")
 }
 
-// load reads the secrets and labels each with its fingerprint, as the
-// server does, plus where it came from.
-func (k *keyFlags) load(s *verifier.Scheme) ([]verifier.Key, error) {
+// load reads the secrets and labels each with where it came from and, if
+// installKey is set (see cliFingerprintKey) and the secret is strong, the
+// fingerprint the server's logs show for it. A weak secret gets no
+// fingerprint here either: this output is pasted into tickets and chats.
+func (k *keyFlags) load(s *verifier.Scheme, installKey []byte) ([]verifier.Key, error) {
 	var keys []verifier.Key
 	add := func(source, value string) error {
 		if value == "" {
@@ -166,7 +172,11 @@ func (k *keyFlags) load(s *verifier.Scheme) ([]verifier.Key, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		keys = append(keys, verifier.Key{Label: Fingerprint(key) + " (" + source + ")", Secret: key})
+		label := source
+		if installKey != nil && signer.CheckSchemeKey(s, value).OK() {
+			label = Fingerprint(installKey, key) + " (" + source + ")"
+		}
+		keys = append(keys, verifier.Key{Label: label, Secret: key})
 		return nil
 	}
 	for _, f := range k.files {
@@ -254,7 +264,7 @@ func runSign(out io.Writer, req signRequest) error {
 	if err != nil {
 		return err
 	}
-	keys, err := req.keys.load(s)
+	keys, err := req.keys.load(s, nil) // sign prints no labels
 	if err != nil {
 		return err
 	}
@@ -347,7 +357,11 @@ Exits 0 if it passes, 1 if it fails.`,
 			if cmd.Flags().Changed("tolerance") {
 				tol = &tolerance
 			}
-			return runVerify(cmd.OutOrStdout(), data, scheme, g, legacy, keys, tol, now)
+			installKey, err := cliFingerprintKey(cmd.Context())
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: secrets are named by where they came from, without the fingerprint Caddy's logs show: %v\n", err)
+			}
+			return runVerify(cmd.OutOrStdout(), data, scheme, g, legacy, keys, installKey, tol, now)
 		},
 	}
 	registerSchemeFlags(c, &scheme, &g)
@@ -359,12 +373,12 @@ Exits 0 if it passes, 1 if it fails.`,
 	return c
 }
 
-func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy bool, keys keyFlags, tolerance *time.Duration, now time.Time) error {
+func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy bool, keys keyFlags, installKey []byte, tolerance *time.Duration, now time.Time) error {
 	s, err := buildScheme(scheme, g, verifier.Options{LegacySHA1: legacy})
 	if err != nil {
 		return err
 	}
-	ks, err := keys.load(s)
+	ks, err := keys.load(s, installKey)
 	if err != nil {
 		return err
 	}
@@ -380,6 +394,28 @@ func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy
 		return errUnverified
 	}
 	return nil
+}
+
+// cliStorage is where the CLI looks for the installation's fingerprint
+// key: Caddy's default storage, the one a config without a storage block
+// uses (under $XDG_DATA_HOME/caddy, else ~/.local/share/caddy, of the user
+// running the command). A var so tests can point it elsewhere.
+var cliStorage = func() certmagic.Storage { return caddy.DefaultStorage }
+
+// cliFingerprintKey returns the fingerprint key the server uses, so the
+// CLI's fingerprints match the logs. It only reads: a key made here would
+// be this user's, not the server's (Caddy usually runs as its own user),
+// and its fingerprints would silently disagree with the logs. Without one
+// the CLI shows no fingerprints at all rather than different ones.
+func cliFingerprintKey(ctx context.Context) ([]byte, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	key, err := ReadFingerprintKey(ctx, cliStorage())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (Caddy has not needed one yet, runs as another user, or uses another storage; run this as Caddy's user, with its XDG_DATA_HOME)", err)
+	}
+	return key, err
 }
 
 func readInput(stdin io.Reader, path string) ([]byte, error) {
