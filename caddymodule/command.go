@@ -106,7 +106,11 @@ func checkSecretCommand() *cobra.Command {
 		Short: "Reads a secret from stdin and reports each strength rule",
 		Long: `Reads a secret from standard input (never from the command line, which other
 users can see in ps) and reports each rule webhook_sign holds it to: length,
-character variety, common words and patterns, with an entropy estimate.
+character variety, common words and patterns, with an entropy estimate. With
+--scheme standard or svix, a whsec_ secret is a key: it must decode to at
+least 24 random-looking bytes (base64 of a password is judged as that
+password, and is no key). The report details what it found; the load-time
+errors and warnings only name the rules, so keep this output to yourself.
 Exits 1 if any rule fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -342,6 +346,9 @@ func verifyCommand() *cobra.Command {
 which header is missing or malformed, which secrets were tried, the timestamp
 skew against the tolerance, the body's length and digest, and whether a
 trailing newline or a re-encoded body explains a mismatch.
+A strong secret is named by the fingerprint Caddy's logs show for it, keyed
+with the installation key in Caddy's default storage (run this as the user
+Caddy runs as); without that key, or for a weak secret, by where it came from.
 Exits 0 if it passes, 1 if it fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -44,7 +44,9 @@ type Sign struct {
 	// (standard, svix, stripe) get one per unexpired secret, so receivers
 	// can rotate; the others are signed with the first unexpired one.
 	// Secrets must be strong: at least 16 characters, varied, and not made
-	// of common words or patterns (hookguard webhook secret makes one).
+	// of common words or patterns; a whsec_ key of standard or svix must
+	// decode to at least 24 random-looking bytes (hookguard webhook secret
+	// makes one). A weak one fails the load with an error naming the rule.
 	Secrets []Secret `json:"secrets,omitempty"`
 
 	// MaxBody is the largest body signed, in bytes; larger bodies get a

@@ -93,10 +93,16 @@ type Verify struct {
 // Secret is one accepted secret.
 type Secret struct {
 	// Value is the secret, normally a {env.NAME} or {file./path}
-	// placeholder resolved at provision.
+	// placeholder resolved at provision; one that does not resolve, or
+	// resolves empty, fails the load. Any other value is in the JSON
+	// config, the admin API and autosave.json, and is warned about at
+	// every load.
 	Value string `json:"value"`
-	// Label names the secret in logs and in {http.webhook.key}; default: a
-	// short fingerprint that cannot be turned back into the secret.
+	// Label names the secret in logs, metrics and {http.webhook.key}.
+	// Default: its fingerprint (fp- and 8 hex digits of HMAC-SHA256 keyed
+	// with this installation's key, hookguard/fingerprint.key in Caddy's
+	// storage), or secret-N (its 1-based position) for a secret judged
+	// weak, which gets no fingerprint.
 	Label string `json:"label,omitempty"`
 	// NotAfter (RFC 3339) is when the secret stops being accepted.
 	NotAfter string `json:"not_after,omitempty"`
