@@ -19,16 +19,12 @@ import (
 	"github.com/hookguard/hookguard/verifier"
 )
 
-// testStorage is the storage unit tests keep the fingerprint key in: a
-// temporary directory, one per test binary, never the user's Caddy data
-// directory. (Left behind in the temp dir: removing it would need a
-// TestMain.)
+// testStorage is the storage unit tests keep the fingerprint key in: one
+// fixed directory under the temp dir, reused by every run (a fresh one per
+// run would pile up, as removing it would need a TestMain), never the
+// user's Caddy data directory.
 var testStorage = sync.OnceValue(func() certmagic.Storage {
-	dir, err := os.MkdirTemp("", "hookguard-caddymodule-test-")
-	if err != nil {
-		panic(err)
-	}
-	return &certmagic.FileStorage{Path: dir}
+	return &certmagic.FileStorage{Path: filepath.Join(os.TempDir(), "hookguard-caddymodule-test-storage")}
 })
 
 // contextWithStorage is newTestContext with storage st.
