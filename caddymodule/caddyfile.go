@@ -247,6 +247,11 @@ func parseSecret(d *caddyfile.Dispenser) (Secret, error) {
 		return Secret{}, d.Errf("secret needs a value: write secret {env.WEBHOOK_SECRET}")
 	}
 	sec := Secret{Value: d.Val()}
+	if (sec.Value == "label" || sec.Value == "not_after") && d.NextArg() {
+		// {$VAR} is replaced before the Caddyfile is parsed, and an unset
+		// one leaves no token at all: the option name is next.
+		return sec, d.Errf("secret has no value before %s (did a {$VAR} expand to nothing? write {env.VAR}, which fails the load when unset)", sec.Value)
+	}
 	for d.NextArg() {
 		opt := d.Val()
 		if !d.NextArg() {

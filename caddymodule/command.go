@@ -2,17 +2,21 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/caddyserver/certmagic"
 	"github.com/spf13/cobra"
 
 	"github.com/hookguard/hookguard/signer"
@@ -102,7 +106,11 @@ func checkSecretCommand() *cobra.Command {
 		Short: "Reads a secret from stdin and reports each strength rule",
 		Long: `Reads a secret from standard input (never from the command line, which other
 users can see in ps) and reports each rule webhook_sign holds it to: length,
-character variety, common words and patterns, with an entropy estimate.
+character variety, common words and patterns, with an entropy estimate. With
+--scheme standard or svix, a whsec_ secret is a key: it must decode to at
+least 24 random-looking bytes (base64 of a password is judged as that
+password, and is no key). The report details what it found; the load-time
+errors and warnings only name the rules, so keep this output to yourself.
 Exits 1 if any rule fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -154,9 +162,11 @@ func (k *keyFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&k.envs, "secret-env", nil, "environment variable holding a secret (repeatable)")
 }
 
-// load reads the secrets and labels each with its fingerprint, as the
-// server does, plus where it came from.
-func (k *keyFlags) load(s *verifier.Scheme) ([]verifier.Key, error) {
+// load reads the secrets and labels each with where it came from and, if
+// installKey is set (see cliFingerprintKey) and the secret is strong, the
+// fingerprint the server's logs show for it. A weak secret gets no
+// fingerprint here either: this output is pasted into tickets and chats.
+func (k *keyFlags) load(s *verifier.Scheme, installKey []byte) ([]verifier.Key, error) {
 	var keys []verifier.Key
 	add := func(source, value string) error {
 		if value == "" {
@@ -166,7 +176,11 @@ func (k *keyFlags) load(s *verifier.Scheme) ([]verifier.Key, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		keys = append(keys, verifier.Key{Label: Fingerprint(key) + " (" + source + ")", Secret: key})
+		label := source
+		if installKey != nil && signer.CheckSchemeKey(s, value).OK() {
+			label = Fingerprint(installKey, key) + " (" + source + ")"
+		}
+		keys = append(keys, verifier.Key{Label: label, Secret: key})
 		return nil
 	}
 	for _, f := range k.files {
@@ -254,7 +268,7 @@ func runSign(out io.Writer, req signRequest) error {
 	if err != nil {
 		return err
 	}
-	keys, err := req.keys.load(s)
+	keys, err := req.keys.load(s, nil) // sign prints no labels
 	if err != nil {
 		return err
 	}
@@ -332,6 +346,9 @@ func verifyCommand() *cobra.Command {
 which header is missing or malformed, which secrets were tried, the timestamp
 skew against the tolerance, the body's length and digest, and whether a
 trailing newline or a re-encoded body explains a mismatch.
+A strong secret is named by the fingerprint Caddy's logs show for it, keyed
+with the installation key in Caddy's default storage (run this as the user
+Caddy runs as); without that key, or for a weak secret, by where it came from.
 Exits 0 if it passes, 1 if it fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -347,7 +364,11 @@ Exits 0 if it passes, 1 if it fails.`,
 			if cmd.Flags().Changed("tolerance") {
 				tol = &tolerance
 			}
-			return runVerify(cmd.OutOrStdout(), data, scheme, g, legacy, keys, tol, now)
+			installKey, err := cliFingerprintKey(cmd.Context())
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: secrets are named by where they came from, without the fingerprint Caddy's logs show: %v\n", err)
+			}
+			return runVerify(cmd.OutOrStdout(), data, scheme, g, legacy, keys, installKey, tol, now)
 		},
 	}
 	registerSchemeFlags(c, &scheme, &g)
@@ -359,12 +380,12 @@ Exits 0 if it passes, 1 if it fails.`,
 	return c
 }
 
-func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy bool, keys keyFlags, tolerance *time.Duration, now time.Time) error {
+func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy bool, keys keyFlags, installKey []byte, tolerance *time.Duration, now time.Time) error {
 	s, err := buildScheme(scheme, g, verifier.Options{LegacySHA1: legacy})
 	if err != nil {
 		return err
 	}
-	ks, err := keys.load(s)
+	ks, err := keys.load(s, installKey)
 	if err != nil {
 		return err
 	}
@@ -380,6 +401,28 @@ func runVerify(out io.Writer, data []byte, scheme string, g SchemeFields, legacy
 		return errUnverified
 	}
 	return nil
+}
+
+// cliStorage is where the CLI looks for the installation's fingerprint
+// key: Caddy's default storage, the one a config without a storage block
+// uses (under $XDG_DATA_HOME/caddy, else ~/.local/share/caddy, of the user
+// running the command). A var so tests can point it elsewhere.
+var cliStorage = func() certmagic.Storage { return caddy.DefaultStorage }
+
+// cliFingerprintKey returns the fingerprint key the server uses, so the
+// CLI's fingerprints match the logs. It only reads: a key made here would
+// be this user's, not the server's (Caddy usually runs as its own user),
+// and its fingerprints would silently disagree with the logs. Without one
+// the CLI shows no fingerprints at all rather than different ones.
+func cliFingerprintKey(ctx context.Context) ([]byte, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	key, err := ReadFingerprintKey(ctx, cliStorage())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (Caddy has not needed one yet, runs as another user, or uses another storage; run this as Caddy's user, with its XDG_DATA_HOME)", err)
+	}
+	return key, err
 }
 
 func readInput(stdin io.Reader, path string) ([]byte, error) {

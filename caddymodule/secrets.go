@@ -1,61 +1,77 @@
 package caddymodule
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
+	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
 
 type resolvedKeys struct {
-	active     []verifier.Key
-	expired    []string // labels of secrets past their not_after
-	configured int      // secrets that resolved to a value
+	active  []verifier.Key
+	expired []string // labels of secrets past their not_after
 }
 
-// resolveKeys resolves {env.*} and {file.*} placeholders in the secrets and
-// decodes them for scheme s. A placeholder that is unknown or resolves empty
-// is an error, unless allowEmpty (insecure_unsigned): then it is skipped and
-// the caller decides what having no secret means.
-// inspect, if set, sees each resolved secret (1-based index, label, value)
-// and may refuse it.
-func resolveKeys(secrets []Secret, s *verifier.Scheme, now time.Time, allowEmpty bool, inspect func(int, string, string) error) (resolvedKeys, error) {
+// resolveKeys resolves the {env.*} and {file.*} placeholders in secrets,
+// decodes them for scheme s, judges their strength and names them.
+//
+// A configured secret that does not resolve (an unknown placeholder, an
+// unset or empty variable, an empty or unreadable file) or resolves empty
+// is an error, whatever else the route says: insecure_unsigned is for a
+// route with no secret configured at all, never a way to skip one that
+// failed to load.
+//
+// A secret without a label is named by its Fingerprint if it is strong,
+// and by its position (secret-2) if it is weak, so nothing shown of it
+// helps a guesser. weak is called for each weak secret with its 1-based
+// index and label, and may refuse it. A secret written in the config
+// rather than as a placeholder is warned about; the log lines name the
+// secret by index and label, never by value.
+func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *verifier.Scheme, now time.Time, weak func(n int, label string, rep signer.Report) error) (resolvedKeys, error) {
 	var out resolvedKeys
 	repl := caddy.NewReplacer()
+	fp := fingerprinter{ctx: ctx, logger: logger}
 	for i, sec := range secrets {
+		n := i + 1
 		val, err := repl.ReplaceOrErr(sec.Value, true, true)
-		if allowEmpty && (err != nil || val == "") {
-			continue
-		}
 		if err != nil {
-			return out, fmt.Errorf("secret %d: %s", i+1, placeholderProblem(sec.Value, err))
+			return out, fmt.Errorf("secret %d: %s", n, placeholderProblem(sec.Value, err))
 		}
 		if val == "" {
-			return out, fmt.Errorf("secret %d is empty", i+1)
+			return out, fmt.Errorf("secret %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", n)
 		}
 		key, err := s.DecodeSecret(val)
 		if err != nil {
-			return out, fmt.Errorf("secret %d: %w", i+1, err)
+			return out, fmt.Errorf("secret %d: %w", n, err)
 		}
+		rep := signer.CheckSchemeKey(s, val)
 		label := sec.Label
 		if label == "" {
-			label = Fingerprint(key)
+			if rep.OK() {
+				label = fp.label(n, key)
+			} else {
+				label = neutralLabel(n)
+			}
 		}
-		if inspect != nil {
-			if err := inspect(i+1, label, val); err != nil {
+		if !rep.OK() {
+			if err := weak(n, label, rep); err != nil {
 				return out, err
 			}
 		}
-		out.configured++
+		if !isPlaceholder(sec.Value) {
+			logger.Warn("secret is written in the config, so it is also in the JSON config, the admin API's /config/ and autosave.json: give it as {env.NAME} or {file./path}",
+				zap.Int("secret", n), zap.String("key", label))
+		}
 		k := verifier.Key{Label: label, Secret: key}
 		if sec.NotAfter != "" {
 			if k.NotAfter, err = time.Parse(time.RFC3339, sec.NotAfter); err != nil {
-				return out, fmt.Errorf("secret %d (%s): not_after %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", i+1, label, sec.NotAfter)
+				return out, fmt.Errorf("secret %d (%s): not_after %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", n, label, sec.NotAfter)
 			}
 			if !now.Before(k.NotAfter) {
 				out.expired = append(out.expired, label)
@@ -64,10 +80,48 @@ func resolveKeys(secrets []Secret, s *verifier.Scheme, now time.Time, allowEmpty
 		}
 		out.active = append(out.active, k)
 	}
-	if out.configured > 0 && len(out.active) == 0 {
+	if len(secrets) > 0 && len(out.active) == 0 {
 		return out, fmt.Errorf("every secret has expired (not_after); add a current one")
 	}
 	return out, nil
+}
+
+// neutralLabel names the n-th secret by position only: the label of a weak
+// secret, whose fingerprint is not shown.
+func neutralLabel(n int) string { return fmt.Sprintf("secret-%d", n) }
+
+// placeholderOnly matches a value that is one {env.*} or {file.*}
+// placeholder and nothing else: the only forms that keep a secret out of
+// the JSON config.
+var placeholderOnly = regexp.MustCompile(`^\{(env|file)\.[^{}]+\}$`)
+
+func isPlaceholder(v string) bool { return placeholderOnly.MatchString(v) }
+
+// fingerprinter names strong secrets by their keyed Fingerprint, loading
+// the installation key from the config's storage the first time one is
+// needed. If the storage cannot give one, it names them by position, as
+// weak ones are, and says why once: a secret never goes unnamed, and never
+// gets an unkeyed fingerprint.
+type fingerprinter struct {
+	ctx    caddy.Context
+	logger *zap.Logger
+	key    []byte
+	failed bool
+}
+
+func (f *fingerprinter) label(n int, key []byte) string {
+	if f.key == nil && !f.failed {
+		var err error
+		if f.key, err = LoadFingerprintKey(f.ctx, configStorage(f.ctx)); err != nil {
+			f.failed = true
+			f.logger.Warn("no fingerprint key in Caddy's storage: secrets without a label are named by position (secret-1, ...); give them a label or fix the storage",
+				zap.Error(err))
+		}
+	}
+	if f.failed {
+		return neutralLabel(n)
+	}
+	return Fingerprint(f.key, key)
 }
 
 // placeholderProblem explains a failed resolution without echoing the
@@ -78,13 +132,4 @@ func placeholderProblem(value string, err error) string {
 	}
 	_ = err // its text may quote part of a literal secret
 	return "a placeholder in it did not resolve (use {env.NAME} or {file./path}; write a literal { as \\{)"
-}
-
-// Fingerprint names a key without revealing it: the first 8 hex digits of
-// a domain-separated SHA-256, enough to tell secrets apart in logs.
-func Fingerprint(key []byte) string {
-	h := sha256.New()
-	h.Write([]byte("hookguard key fingerprint\x00"))
-	h.Write(key)
-	return "fp-" + hex.EncodeToString(h.Sum(nil)[:4])
 }

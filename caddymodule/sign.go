@@ -44,7 +44,9 @@ type Sign struct {
 	// (standard, svix, stripe) get one per unexpired secret, so receivers
 	// can rotate; the others are signed with the first unexpired one.
 	// Secrets must be strong: at least 16 characters, varied, and not made
-	// of common words or patterns (hookguard webhook secret makes one).
+	// of common words or patterns; a whsec_ key of standard or svix must
+	// decode to at least 24 random-looking bytes (hookguard webhook secret
+	// makes one). A weak one fails the load with an error naming the rule.
 	Secrets []Secret `json:"secrets,omitempty"`
 
 	// MaxBody is the largest body signed, in bytes; larger bodies get a
@@ -56,8 +58,9 @@ type Sign struct {
 	Name string `json:"name,omitempty"`
 
 	// InsecureUnsigned relays requests without any signature header when
-	// no secret is configured, for development only; every config load
-	// logs a warning.
+	// no secret is configured at all, for development only; every config
+	// load logs a warning. A configured secret that does not resolve still
+	// fails the load.
 	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
 
 	// SchemeFields describe a generic hmac scheme.
@@ -84,24 +87,26 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	if _, err := s.provision(ctx, "sign", s.Scheme, s.Name, s.SchemeFields, verifier.Options{LegacySHA1: s.Scheme == "github"}, s.MaxBody); err != nil {
 		return err
 	}
-	keys, err := resolveKeys(s.Secrets, s.scheme, s.now(), s.InsecureUnsigned, func(n int, label, secret string) error {
-		if err := signer.CheckSchemeKey(s.scheme, secret).Err(); err != nil {
-			return fmt.Errorf("webhook_sign %s, secret %d (%s): %w", s.Scheme, n, label, err)
+	keys, err := resolveKeys(ctx, s.logger, s.Secrets, s.scheme, s.now(), func(n int, label string, rep signer.Report) error {
+		// The error names the rules broken, not how (rep.Err): config
+		// errors reach logs and the admin API's answers.
+		if label != neutralLabel(n) {
+			return fmt.Errorf("secret %d (%s): %w", n, label, rep.Err())
 		}
-		return nil
+		return fmt.Errorf("secret %d: %w", n, rep.Err())
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
 	}
 	s.logExpired(keys.expired)
 	s.keys = keys.active
 	s.owned = headerNames(s.scheme, true)
-	if keys.configured == 0 {
+	if len(s.Secrets) == 0 {
 		if !s.InsecureUnsigned {
 			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
 		}
 		s.unsigned = true
-		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only")
+		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
 	}
 	return nil
 }

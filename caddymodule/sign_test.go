@@ -27,6 +27,9 @@ func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
 		{"github", "Password1234567890!", "rule common"},
 		{"github", "aaaaaaaaaaaaaaaaaaaaaaaa", "rule variety"},
 		{"standard", "whsec_q83vEjRWeJo=", "rule length"},
+		// base64 of a password is no key (issue 7, finding 7)
+		{"standard", "whsec_UGFzc3dvcmQxMjM0NTY3ODkwIQ==", "rule random"},
+		{"standard", "whsec_" + strings.Repeat("A", 44), "rule random"}, // 32 zero bytes
 	}
 	for _, c := range cases {
 		s := &Sign{Scheme: c.scheme, Secrets: []Secret{{Value: c.secret}}}
@@ -36,6 +39,12 @@ func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), c.secret) {
 			t.Errorf("error quotes the secret: %v", err)
+		}
+		// The rule, not how the secret breaks it (issue 7, finding 13).
+		for _, detail := range []string{"made mostly of", "characters, at least", "decoded bytes, at least", "fp-"} {
+			if err != nil && strings.Contains(err.Error(), detail) {
+				t.Errorf("%s %q: error %q tells %q", c.scheme, c.secret, err, detail)
+			}
 		}
 	}
 }

@@ -76,9 +76,10 @@ type Verify struct {
 	Name string `json:"name,omitempty"`
 
 	// InsecureUnsigned lets requests through unverified when no secret is
-	// configured (or every secret resolves empty), for development only:
-	// {http.webhook.verified} is then false and every config load logs a
-	// warning. MaxBody still applies.
+	// configured at all, for development only: {http.webhook.verified} is
+	// then false and every config load logs a warning. MaxBody still
+	// applies. It never excuses a configured secret that does not resolve
+	// (an unset {env.X}, an empty {file.X}): that fails the load.
 	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
 
 	// SchemeFields describe a generic hmac or token scheme.
@@ -94,10 +95,16 @@ type Verify struct {
 // Secret is one accepted secret.
 type Secret struct {
 	// Value is the secret, normally a {env.NAME} or {file./path}
-	// placeholder resolved at provision.
+	// placeholder resolved at provision; one that does not resolve, or
+	// resolves empty, fails the load. Any other value is in the JSON
+	// config, the admin API and autosave.json, and is warned about at
+	// every load.
 	Value string `json:"value"`
-	// Label names the secret in logs and in {http.webhook.key}; default: a
-	// short fingerprint that cannot be turned back into the secret.
+	// Label names the secret in logs, metrics and {http.webhook.key}.
+	// Default: its fingerprint (fp- and 8 hex digits of HMAC-SHA256 keyed
+	// with this installation's key, hookguard/fingerprint.key in Caddy's
+	// storage), or secret-N (its 1-based position) for a secret judged
+	// weak, which gets no fingerprint.
 	Label string `json:"label,omitempty"`
 	// NotAfter (RFC 3339) is when the secret stops being accepted.
 	NotAfter string `json:"not_after,omitempty"`
@@ -129,25 +136,26 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 		v.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid")
 	}
 
-	keys, err := resolveKeys(v.Secrets, s, v.now(), v.InsecureUnsigned, func(n int, label, secret string) error {
-		// The sender may have chosen the secret: a weak one is only a warning.
-		if rep := signer.CheckSchemeKey(s, secret); !rep.OK() {
-			v.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
-				zap.String("key", label), zap.Error(rep.Err()))
-		}
+	keys, err := resolveKeys(ctx, v.logger, v.Secrets, s, v.now(), func(n int, label string, rep signer.Report) error {
+		// The sender may have chosen the secret: a weak one is only a
+		// warning, which names the rules it breaks and nothing else.
+		v.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
+			zap.Int("secret", n), zap.String("key", label), zap.Error(rep.Err()))
 		return nil
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("webhook_verify %s: %w", v.Scheme, err)
 	}
 	v.logExpired(keys.expired)
 	v.keys = keys.active
-	if keys.configured == 0 {
+	if len(v.Secrets) == 0 {
 		if !v.InsecureUnsigned {
 			return fmt.Errorf("webhook_verify %s: no secret is configured; set one (e.g. {env.WEBHOOK_SECRET}) or, for development only, insecure_unsigned", v.Scheme)
 		}
 		v.unsigned = true
-		v.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only")
+		// Also what `webhook_verify github {$UNSET} { insecure_unsigned }`
+		// adapts to: the Caddyfile drops an empty {$VAR} before parsing.
+		v.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
 	}
 	// A token is the secret itself: it never goes on, where Caddy's own
 	// proxy and access logs would record it.

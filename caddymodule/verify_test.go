@@ -27,8 +27,10 @@ func provision(t *testing.T, v *Verify) error {
 	return v.Provision(ctx)
 }
 
+// newTestContext is a Context as Provision gets one, with a storage of its
+// own for the fingerprint key (testStorage).
 func newTestContext() (caddy.Context, context.CancelFunc) {
-	return caddy.NewContext(caddy.Context{Context: context.Background()})
+	return caddy.NewContext(caddy.Context{Context: context.WithValue(context.Background(), storageCtxKey{}, testStorage())})
 }
 
 // recorder is a next handler that remembers what it got.
@@ -156,7 +158,11 @@ func TestProvisionSecrets(t *testing.T) {
 		{"no secret", Verify{Scheme: "github"}, "no secret is configured"},
 		{"bad whsec", Verify{Scheme: "standard", Secrets: []Secret{{Value: "whsec_!!!notbase64"}}}, "whsec_ followed by base64"},
 		{"expired", Verify{Scheme: "github", Secrets: []Secret{{Value: "x-Secret-1234567", NotAfter: "2001-01-01T00:00:00Z"}}}, "every secret has expired"},
-		{"unsigned with empty env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, ""},
+		// insecure_unsigned is for a route with no secret, never one whose
+		// secret failed to load (issue 7, finding 8).
+		{"unsigned with empty env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, "{env.HG_EMPTY} did not resolve"},
+		{"unsigned with missing env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_NOT_SET_ANYWHERE}"}}}, "{env.HG_NOT_SET_ANYWHERE} did not resolve"},
+		{"unsigned with empty value", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: ""}}}, "secret 1 is empty"},
 		{"hmac without header", Verify{Scheme: "hmac", Secrets: []Secret{{Value: "x"}}}, "needs a header"},
 		{"preset with generic field", Verify{Scheme: "github", SchemeFields: SchemeFields{Header: "X"}, Secrets: []Secret{{Value: "x"}}}, "only for hmac and token"},
 	}
@@ -251,6 +257,9 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{"webhook_verify hmac s {\n header X\n signed_content \"{ts}.{body}\"\n}", "unknown token {ts}"},
 		{"webhook_verify hmac s {\n header X\n algorithm md5\n}", "use sha1, sha256 or sha512"},
 		{"webhook_verify github a b", "unexpected argument"},
+		// what `secret {$UNSET} label x` is once Caddy has expanded {$UNSET}
+		{"webhook_verify github {\n secret label x\n}", "did a {$VAR} expand to nothing?"},
+		{"webhook_verify github {\n secret not_after 2030-01-01T00:00:00Z\n}", "did a {$VAR} expand to nothing?"},
 	}
 	for _, c := range bad {
 		var v Verify

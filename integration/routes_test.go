@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/hookguard/hookguard/caddymodule"
@@ -282,7 +284,8 @@ func (g *gateway) route(t *testing.T, name string) *route {
 }
 
 // fingerprint is the {http.webhook.key} of an unlabeled secret: the
-// fingerprint of its decoded key.
+// fingerprint of its decoded key, keyed with the installation's key in
+// Caddy's default storage (the storage of every config here).
 func fingerprint(t testing.TB, scheme, block, secret string) string {
 	key := []byte(secret)
 	if block == "" { // presets; hmac and token use the secret as is
@@ -294,5 +297,16 @@ func fingerprint(t testing.TB, scheme, block, secret string) string {
 			t.Fatal(err)
 		}
 	}
-	return caddymodule.Fingerprint(key)
+	return caddymodule.Fingerprint(installKey(t), key)
+}
+
+// installKey is the fingerprint key in Caddy's default storage, made now
+// if Caddy has not made it yet (Caddy then loads the same one).
+func installKey(t testing.TB) []byte {
+	t.Helper()
+	k, err := caddymodule.LoadFingerprintKey(context.Background(), caddy.DefaultStorage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookguard/hookguard/caddymodule"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -66,7 +67,11 @@ func secretForms(t *testing.T, scheme, secret string) []string {
 // logger, holds no secret in any spelling and no signature the gateway
 // computed for a rejected request; and that hookguard's own lines hold no
 // signature at all. It also checks the load-time warnings that name the
-// route: an expired secret and insecure_unsigned.
+// route: an expired secret, insecure_unsigned, a weak secret (named by
+// position and the rules it breaks: no fingerprint, no details) and a
+// secret written in the config (not for {env.*} or {file.*}); and that an
+// unlabeled secret's label is keyed with the installation key (issue 7,
+// findings 13 and 14).
 func TestSecretsNeverLogged(t *testing.T) {
 	skipShort(t)
 	up := newUpstream(t)
@@ -82,6 +87,10 @@ func TestSecretsNeverLogged(t *testing.T) {
 	t.Setenv("HG_LOG_STD", std)
 	t.Setenv("HG_LOG_TOKEN", tok)
 	t.Setenv("HG_LOG_EXPIRED", expired)
+	// weak: a webhook_verify secret the sender chose, judged weak (only a
+	// warning); literal: a strong secret written in the Caddyfile.
+	weak, literal := "Password1234567890!", rawSecret(t)
+	t.Setenv("HG_LOG_WEAK", weak)
 
 	config := debugLogOptions(logPath) + fmt.Sprintf(`http://localhost:%d {
 	handle /gh {
@@ -94,6 +103,22 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	handle /std {
 		webhook_verify standard {env.HG_LOG_STD}
+		reverse_proxy %s {
+			header_up X-Webhook-Key {http.webhook.key}
+		}
+	}
+	handle /weak {
+		webhook_verify github {env.HG_LOG_WEAK} {
+			name weak-route
+		}
+		reverse_proxy %s {
+			header_up X-Webhook-Key {http.webhook.key}
+		}
+	}
+	handle /literal {
+		webhook_verify github %s {
+			name literal-route
+		}
 		reverse_proxy %s
 	}
 	handle /tok {
@@ -114,7 +139,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		reverse_proxy %s
 	}
 }
-`, httpPort, up.addr(), up.addr(), up.addr(), signFile, up.addr(), up.addr())
+`, httpPort, up.addr(), up.addr(), up.addr(), literal, up.addr(), up.addr(), signFile, up.addr(), up.addr())
 	loadFullConfig(t, config)
 
 	stdScheme, _ := verifier.Preset("standard", verifier.Options{})
@@ -160,6 +185,11 @@ func TestSecretsNeverLogged(t *testing.T) {
 		{"/sign", body(), nil, 200, false},
 		{"/dev", body(), nil, 200, false},
 	}
+	weakBody, literalBody := body(), body()
+	requests = append(requests,
+		req{"/weak", weakBody, http.Header{"X-Hub-Signature-256": {"sha256=" + ghSig(weak, weakBody)}}, 200, false},
+		req{"/literal", literalBody, http.Header{"X-Hub-Signature-256": {"sha256=" + ghSig(literal, literalBody)}}, 200, false},
+	)
 	for _, r := range requests {
 		a := send(t, delivery{Path: r.path, Body: r.body, Header: r.h})
 		if a.Status != r.status {
@@ -202,6 +232,10 @@ func TestSecretsNeverLogged(t *testing.T) {
 	forms = append(forms, secretForms(t, "standard", std)...)
 	forms = append(forms, secretForms(t, "github", tok)...)
 	forms = append(forms, secretForms(t, "standard", signSecret)...)
+	forms = append(forms, secretForms(t, "github", weak)...)
+	// Whatever Caddy does with its config, hookguard's lines must not
+	// hold the literal secret: checked below, line by line.
+	literalForms := secretForms(t, "github", literal)
 	for i, f := range forms {
 		if strings.Contains(log, f) {
 			t.Errorf("the log holds secret form #%d", i)
@@ -223,6 +257,11 @@ func TestSecretsNeverLogged(t *testing.T) {
 			continue
 		}
 		ours++
+		for i, f := range literalForms {
+			if strings.Contains(line, f) {
+				t.Errorf("hookguard logged literal secret form #%d: %s", i, line)
+			}
+		}
 		for _, r := range requests {
 			for _, name := range []string{"X-Hub-Signature-256", "Webhook-Signature", "X-Token"} {
 				if v := r.h.Get(name); len(v) > 8 && strings.Contains(line, v) {
@@ -241,6 +280,150 @@ func TestSecretsNeverLogged(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %s", want)
 		}
+	}
+
+	// Finding 13: the weak secret is named by position, everywhere; its
+	// fingerprint, keyed or not, appears nowhere; its warning names the
+	// rule it breaks and nothing about how.
+	weakKey := []byte(weak)
+	for _, fp := range []string{unkeyedFingerprint(weakKey), caddymodule.Fingerprint(installKey(t), weakKey)} {
+		if strings.Contains(log, fp) {
+			t.Errorf("the log holds a fingerprint of the weak secret")
+		}
+	}
+	var weakGot *received
+	for _, r := range up.all() {
+		if r.Path == "/weak" {
+			weakGot = &r
+		}
+	}
+	if weakGot == nil || weakGot.Header.Get("X-Webhook-Key") != "secret-1" {
+		t.Errorf("{http.webhook.key} of the weak secret: want secret-1, upstream got %v", weakGot)
+	}
+	weakLines := linesWith(log, `"msg":"weak webhook secret`)
+	if len(weakLines) != 1 {
+		t.Fatalf("want 1 weak-secret warning, log has %d", len(weakLines))
+	}
+	w := weakLines[0]
+	for _, want := range []string{`"route":"weak-route"`, `"key":"secret-1"`, `"secret":1`, "rule common"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("weak-secret warning lacks %s: %s", want, w)
+		}
+	}
+	for _, detail := range []string{"fp-", "made mostly of", "a common word", "other characters", "characters, at least", "entropy"} {
+		if strings.Contains(w, detail) {
+			t.Errorf("weak-secret warning tells %q: %s", detail, w)
+		}
+	}
+
+	// The unlabeled strong secret's label is keyed with the installation
+	// key, not the old unkeyed hash.
+	var stdGot *received
+	for _, r := range up.all() {
+		if r.Path == "/std" {
+			stdGot = &r
+			break
+		}
+	}
+	if want := caddymodule.Fingerprint(installKey(t), stdKey); stdGot == nil || stdGot.Header.Get("X-Webhook-Key") != want {
+		t.Errorf("{http.webhook.key} of the standard secret: want %s, upstream got %v", want, stdGot)
+	}
+	if strings.Contains(log, unkeyedFingerprint(stdKey)) {
+		t.Error("the log holds the old, unkeyed fingerprint of a secret")
+	}
+
+	// Finding 14: the one secret written in the Caddyfile is warned about,
+	// by route and index; {env.*} and {file.*} ones are not.
+	literalLines := linesWith(log, `"msg":"secret is written in the config`)
+	if len(literalLines) != 1 || !strings.Contains(literalLines[0], `"route":"literal-route"`) || !strings.Contains(literalLines[0], `"secret":1`) {
+		t.Errorf("want one literal-secret warning, for literal-route's secret 1; got %q", literalLines)
+	}
+}
+
+// linesWith returns the lines of log that contain sub.
+func linesWith(log, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// unkeyedFingerprint is the label an unlabeled secret had before issue 7:
+// a hash of the key alone, which anyone could test a word list against.
+func unkeyedFingerprint(key []byte) string {
+	h := sha256.New()
+	h.Write([]byte("hookguard key fingerprint\x00"))
+	h.Write(key)
+	return "fp-" + hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+// TestInsecureUnsignedNeedsResolvedSecret (issue 7, finding 8): a configured secret
+// that does not resolve fails the load, insecure_unsigned or not; the
+// error names the placeholder, and the config running before stays.
+// insecure_unsigned is for a route with no secret configured at all.
+func TestInsecureUnsignedNeedsResolvedSecret(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.secret")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	blank := filepath.Join(dir, "blank.secret")
+	if err := os.WriteFile(blank, []byte("\n"), 0o600); err != nil { // {file.*} drops one trailing newline
+		t.Fatal(err)
+	}
+	t.Setenv("HG_EMPTY_VAR", "")
+	os.Unsetenv("HG_UNSET_VAR")
+	os.Unsetenv("HG_UNSET_ADAPT")
+
+	loadConfig(t, fmt.Sprintf("http://localhost:%d {\n\trespond \"before\"\n}\n", httpPort))
+	site := func(directive, secret string) string {
+		return globalOptions + fmt.Sprintf(`http://localhost:%d {
+	handle /hook {
+		%s github %s {
+			insecure_unsigned
+		}
+		reverse_proxy %s
+	}
+}
+`, httpPort, directive, secret, up.addr())
+	}
+	for _, c := range []struct{ name, secret, want string }{
+		{"unset env", "{env.HG_UNSET_VAR}", "{env.HG_UNSET_VAR} did not resolve"},
+		{"empty env", "{env.HG_EMPTY_VAR}", "{env.HG_EMPTY_VAR} did not resolve"},
+		{"empty file", "{file." + empty + "}", "{file." + empty + "} did not resolve"},
+		{"newline-only file", "{file." + blank + "}", "{file." + blank + "} did not resolve"},
+		{"missing file", "{file." + filepath.Join(dir, "nope") + "}", "did not resolve"},
+		// A quoted {$VAR} unset at adapt time leaves an empty secret.
+		{"quoted adapt-time env", `"{$HG_UNSET_ADAPT}"`, "secret 1 is empty"},
+	} {
+		for _, directive := range []string{"webhook_verify", "webhook_sign"} {
+			t.Run(c.name+"/"+directive, func(t *testing.T) {
+				err := postLoad(t, site(directive, c.secret))
+				if err == nil {
+					t.Fatalf("the config loaded: %s runs without its secret", directive)
+				}
+				if !strings.Contains(err.Error(), c.want) {
+					t.Errorf("load error %q does not say %q", err, c.want)
+				}
+				a := send(t, delivery{Path: "/hook", Body: []byte(`{"forged":true}`)})
+				if a.Status != http.StatusOK || a.Body != "before" || up.count() != 0 {
+					t.Fatalf("after the failed load: %d %q, upstream saw %d: the old config should still run", a.Status, a.Body, up.count())
+				}
+			})
+		}
+	}
+	// No secret configured at all: insecure_unsigned does what it says.
+	if err := postLoad(t, site("webhook_verify", "")); err != nil {
+		t.Fatalf("insecure_unsigned without a secret: %v", err)
+	}
+	wantStatus(t, send(t, delivery{Path: "/hook", Body: []byte(`{"dev":true}`)}), http.StatusOK)
+	if up.count() != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", up.count())
 	}
 }
 

@@ -2,10 +2,12 @@ package signer
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"fmt"
 	"math"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -26,6 +28,11 @@ var commonWords = func() []string {
 	return out
 }()
 
+// MinKeyBytes is the fewest decoded bytes accepted in a secret that is a
+// key rather than a password (the whsec_ secrets of standard and svix):
+// Standard Webhooks asks for 24 to 64 random bytes.
+const MinKeyBytes = 24
+
 // Rule names a secret strength rule.
 type Rule string
 
@@ -34,15 +41,34 @@ const (
 	RuleLength  Rule = "length"
 	RuleVariety Rule = "variety"
 	RuleCommon  Rule = "common"
+	// RuleRandom applies to keys (whsec_ secrets of standard and svix):
+	// the decoded bytes must look random, see randomLooking.
+	RuleRandom Rule = "random"
 )
 
 // Finding is the verdict on one rule.
 type Finding struct {
 	Rule Rule
 	OK   bool
-	// Detail explains the verdict without quoting the secret.
+	// Want states the rule itself, the same for every secret, so it can be
+	// shown even where nothing about a weak secret may be (load-time
+	// errors and warnings).
+	Want string
+	// Detail explains the verdict without quoting the secret. It does say
+	// things about the secret (its length, that it is made of a common
+	// word), which narrow a guesser's search: only for the owner's eyes,
+	// as in check-secret; never in a log line or a config error.
 	Detail string
 }
+
+// The rules as stated to users.
+const (
+	wantLength    = "at least 16 characters"
+	wantKeyLength = "at least 24 decoded bytes"
+	wantVariety   = "at least 2 character classes and 8 distinct characters"
+	wantCommon    = "common words and patterns must not make up most of it"
+	wantRandom    = "random bytes, not text or a pattern"
+)
 
 // Report is the result of CheckSecret.
 type Report struct {
@@ -55,44 +81,163 @@ type Report struct {
 
 // OK reports whether every rule passed.
 func (r Report) OK() bool {
+	return len(r.Broken()) == 0
+}
+
+// Broken lists the rules the secret breaks.
+func (r Report) Broken() []Rule {
+	var out []Rule
 	for _, f := range r.Findings {
 		if !f.OK {
+			out = append(out, f.Rule)
+		}
+	}
+	return out
+}
+
+// Err returns nil for a strong secret, else an error naming each rule it
+// breaks, as the rule is stated: no Detail, so nothing it says (length,
+// words found) helps anyone guess the secret from a log or an error page.
+func (r Report) Err() error {
+	var broken []string
+	for _, f := range r.Findings {
+		if !f.OK {
+			broken = append(broken, fmt.Sprintf("rule %s: %s", f.Rule, f.Want))
+		}
+	}
+	if len(broken) == 0 {
+		return nil
+	}
+	return fmt.Errorf("weak secret, breaks %s; generate one with: hookguard webhook secret (hookguard webhook check-secret tells why)", strings.Join(broken, "; "))
+}
+
+// CheckSchemeKey checks a secret as scheme s uses it. A whsec_ secret of
+// Standard Webhooks or Svix is a key: base64 of at least MinKeyBytes bytes
+// that look random (checkKey). Any other secret is checked as text by
+// CheckSecret.
+func CheckSchemeKey(s *verifier.Scheme, secret string) Report {
+	if s == nil || s.Secret != verifier.SecretWhsec {
+		return CheckSecret(secret)
+	}
+	return checkKey(s, secret)
+}
+
+// checkKey judges a whsec_ key by its decoded bytes: the text of a base64
+// encoding says nothing of what was encoded (base64 of "Password1234567890!"
+// has plenty of variety and no word in it).
+func checkKey(s *verifier.Scheme, secret string) Report {
+	key, err := s.DecodeSecret(secret)
+	n := len(key)
+	length := Finding{Rule: RuleLength, OK: err == nil && n >= MinKeyBytes, Want: wantKeyLength,
+		Detail: fmt.Sprintf("%d decoded bytes, at least %d needed", n, MinKeyBytes)}
+	if err != nil {
+		length.Detail = "not whsec_ followed by base64"
+		return Report{Findings: []Finding{length, {Rule: RuleRandom, Want: wantRandom, Detail: "nothing to decode"}}}
+	}
+	if isText(key) {
+		// A password in base64: judge it as the password it is, and as a
+		// key it is not random.
+		rep := CheckSecret(string(key))
+		rep.Findings[0] = length
+		for i := range rep.Findings[1:] {
+			rep.Findings[1+i].Detail = "decoded text: " + rep.Findings[1+i].Detail
+		}
+		rep.Findings = append(rep.Findings, Finding{Rule: RuleRandom, Want: wantRandom,
+			Detail: "the decoded key is printable text, not random bytes"})
+		return rep
+	}
+	ok, detail := randomLooking(key)
+	rep := Report{Findings: []Finding{length, {Rule: RuleRandom, OK: ok, Want: wantRandom, Detail: detail}}}
+	if ok {
+		// Bytes that pass are taken for what they claim to be, output of
+		// a random generator. Bytes that fail are a pattern whose entropy
+		// is whatever went into choosing it: nothing to count, so 0.
+		rep.EntropyBits = 8 * float64(n)
+	}
+	return rep
+}
+
+// isText reports whether b is printable UTF-8 text (whitespace allowed):
+// a password or a hex or base64 string, not raw random bytes. Random bytes
+// are valid printable UTF-8 by chance with a probability well under 1e-8
+// at 24 bytes.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if !unicode.IsPrint(r) && r != '\t' && r != '\n' && r != '\r' {
 			return false
 		}
 	}
 	return true
 }
 
-// Err returns nil for a strong secret, else an error naming each rule it
-// breaks; the text never contains the secret.
-func (r Report) Err() error {
-	var broken []string
-	for _, f := range r.Findings {
-		if !f.OK {
-			broken = append(broken, fmt.Sprintf("rule %s: %s", f.Rule, f.Detail))
+// randomLooking reports whether key (not text, checked before) looks like
+// the output of a random generator, with why not. No test can prove
+// randomness, and a key derived from a password by a hash passes; these
+// catch the keys people make by hand or by mistake (all zero, a counter,
+// a short block repeated), and each is set so that crypto/rand output of
+// up to 1024 bytes fails it with a probability under about 1e-9:
+//
+//   - distinct byte values: at least half the length, up to 64 (24 random
+//     bytes have about 23, 1024 have about 251);
+//   - no arithmetic run of 6 bytes or more (a run of one value, 01 02 03
+//     ..., ff fe fd ...; 2^-32 per position in random bytes);
+//   - no 8-byte sequence that occurs twice (a repeated pattern; 2^-64 per
+//     pair of positions).
+func randomLooking(key []byte) (bool, string) {
+	n, distinct := byteVariety(key)
+	if need := min(n/2, 64); distinct < need {
+		return false, fmt.Sprintf("%d distinct byte values, at least %d needed", distinct, need)
+	}
+	for i, run := 2, 2; i < n; i++ {
+		if key[i]-key[i-1] == key[i-1]-key[i-2] {
+			run++
+		} else {
+			run = 2
+		}
+		if run >= 6 {
+			return false, "a run of 6 or more bytes in arithmetic progression (repeated or counting bytes)"
 		}
 	}
-	if len(broken) == 0 {
-		return nil
+	seen := make(map[string]bool, n)
+	for i := 0; i+8 <= n; i++ {
+		w := string(key[i : i+8])
+		if seen[w] {
+			return false, "a sequence of 8 bytes occurs twice (a repeated pattern)"
+		}
+		seen[w] = true
 	}
-	return fmt.Errorf("weak secret (%s); generate one with: hookguard webhook secret", strings.Join(broken, "; "))
+	return true, "random-looking bytes"
 }
 
-// CheckSchemeKey checks a secret as scheme s uses it: a whsec_ secret of
-// Standard Webhooks or Svix is judged by its decoded length and by the
-// variety of its base64 text.
-func CheckSchemeKey(s *verifier.Scheme, secret string) Report {
-	if s.Secret != verifier.SecretWhsec {
-		return CheckSecret(secret)
+func byteVariety(b []byte) (n, distinct int) {
+	var seen [256]bool
+	for _, c := range b {
+		if !seen[c] {
+			seen[c] = true
+			distinct++
+		}
 	}
-	rep := CheckSecret(strings.TrimPrefix(secret, "whsec_"))
-	key, err := s.DecodeSecret(secret)
-	n := len(key)
-	rep.Findings[0] = Finding{
-		Rule: RuleLength, OK: err == nil && n >= MinSecretLength,
-		Detail: fmt.Sprintf("%d decoded bytes, at least %d needed", n, MinSecretLength),
+	return len(b), distinct
+}
+
+// decodedText returns the text a whsec_ secret used as a string (Stripe's
+// look, or any scheme's secret written that way) encodes in base64, if it
+// is text: a guesser would try base64 of a password list as readily as the
+// list itself.
+func decodedText(secret string) (string, bool) {
+	rest, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok || rest == "" {
+		return "", false
 	}
-	return rep
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(rest); err == nil && len(b) > 0 {
+			return string(b), isText(b)
+		}
+	}
+	return "", false
 }
 
 // minResidual is how many characters must be left once common words and
@@ -101,22 +246,38 @@ func CheckSchemeKey(s *verifier.Scheme, secret string) Report {
 const minResidual = 12
 
 // CheckSecret applies the secret rules to a secret as the user wrote it.
+// A whsec_ secret that is base64 of text must pass them as that text too.
 func CheckSecret(secret string) Report {
+	rep := checkText(secret)
+	if text, ok := decodedText(secret); ok {
+		inner := checkText(text)
+		for i, f := range inner.Findings {
+			if !f.OK && rep.Findings[i].OK {
+				f.Detail = "decoded from base64: " + f.Detail
+				rep.Findings[i] = f
+			}
+		}
+		rep.EntropyBits = min(rep.EntropyBits, inner.EntropyBits)
+	}
+	return rep
+}
+
+func checkText(secret string) Report {
 	var rep Report
 	n := len([]rune(secret))
 	rep.Findings = append(rep.Findings, Finding{
-		Rule: RuleLength, OK: n >= MinSecretLength,
+		Rule: RuleLength, OK: n >= MinSecretLength, Want: wantLength,
 		Detail: fmt.Sprintf("%d characters, at least %d needed", n, MinSecretLength),
 	})
 
 	classes, distinct, pool := variety(secret)
 	rep.Findings = append(rep.Findings, Finding{
-		Rule: RuleVariety, OK: classes >= 2 && distinct >= 8,
+		Rule: RuleVariety, OK: classes >= 2 && distinct >= 8, Want: wantVariety,
 		Detail: fmt.Sprintf("%d character classes and %d distinct characters, at least 2 and 8 needed", classes, distinct),
 	})
 
 	found, residual := commonParts(secret)
-	common := Finding{Rule: RuleCommon, OK: residual >= minResidual}
+	common := Finding{Rule: RuleCommon, OK: residual >= minResidual, Want: wantCommon}
 	switch {
 	case len(found) == 0:
 		common.Detail = "no common words or patterns"

@@ -1,6 +1,9 @@
 package signer
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -82,6 +85,106 @@ func TestCheckSchemeKeyWhsec(t *testing.T) {
 	}
 	if rep := CheckSchemeKey(s, "whsec_!!!"); rep.Findings[0].OK {
 		t.Fatal("undecodable whsec secret passes the length rule")
+	}
+}
+
+// whsec is a Standard Webhooks secret holding key.
+func whsec(key []byte) string { return "whsec_" + base64.StdEncoding.EncodeToString(key) }
+
+// TestWeakKeysInWhsecForm: a whsec_ key is judged by the bytes it decodes
+// to, not by how varied its base64 looks (issue 7, finding 7).
+func TestWeakKeysInWhsecForm(t *testing.T) {
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		rand.Read(b)
+		return b
+	}
+	block16 := random(16)
+	counting := make([]byte, 32)
+	for i := range counting {
+		counting[i] = byte(7 * i)
+	}
+	cases := []struct {
+		name   string
+		secret string
+		broken []Rule // for standard and svix
+		// text: broken rules when the same secret is a string (Stripe's
+		// look; github, hmac): base64 of text is judged as that text.
+		text []Rule
+	}{
+		{"password in base64", whsec([]byte("Password1234567890!")), []Rule{RuleLength, RuleCommon, RuleRandom}, []Rule{RuleCommon}},
+		{"long password in base64", whsec([]byte("Password1234567890!Password1234567890!")), []Rule{RuleCommon, RuleRandom}, []Rule{RuleCommon}},
+		{"strong text in base64", whsec([]byte("kX3vQ9mR2pL8nT5wY7zB4cF6")), []Rule{RuleRandom}, nil},
+		{"hex text in base64", whsec([]byte("3f9a0c27d4e1b86f5a2c9d0e7b41f3a8")), []Rule{RuleRandom}, nil},
+		{"16 random bytes", whsec(random(16)), []Rule{RuleLength}, nil},
+		{"23 random bytes", whsec(random(23)), []Rule{RuleLength}, nil},
+		{"32 zero bytes", whsec(make([]byte, 32)), []Rule{RuleRandom}, []Rule{RuleCommon}}, // AAAA...: a run as text too
+		{"32 bytes of 0xff", whsec(bytes.Repeat([]byte{0xff}, 32)), []Rule{RuleRandom}, []Rule{RuleCommon}},
+		{"4 bytes repeated", whsec(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 8)), []Rule{RuleRandom}, nil},
+		{"16 random bytes twice", whsec(append(append([]byte(nil), block16...), block16...)), []Rule{RuleRandom}, nil},
+		{"counting bytes", whsec(counting), []Rule{RuleRandom}, nil},
+		{"random with a zero run", whsec(append(random(26), make([]byte, 6)...)), []Rule{RuleRandom}, nil},
+		{"24 random bytes", whsec(random(24)), nil, nil},
+		{"64 random bytes", whsec(random(64)), nil, nil},
+	}
+	std, _ := verifier.Preset("standard", verifier.Options{})
+	svix, _ := verifier.Preset("svix", verifier.Options{})
+	gh, _ := verifier.Preset("github", verifier.Options{})
+	for _, c := range cases {
+		for _, s := range []*verifier.Scheme{std, svix} {
+			rep := CheckSchemeKey(s, c.secret)
+			if got := rules(rep.Broken()); strings.Join(got, ",") != strings.Join(rules(c.broken), ",") {
+				t.Errorf("%s, %s: broken %v, want %v (%+v)", c.name, s.Name, got, c.broken, rep.Findings)
+			}
+			wantRuleNamesOnly(t, c.name, c.secret, rep)
+		}
+		for _, rep := range []Report{CheckSchemeKey(gh, c.secret), CheckSecret(c.secret)} {
+			if got := rules(rep.Broken()); strings.Join(got, ",") != strings.Join(rules(c.text), ",") {
+				t.Errorf("%s as a string: broken %v, want %v (%+v)", c.name, got, c.text, rep.Findings)
+			}
+			wantRuleNamesOnly(t, c.name, c.secret, rep)
+		}
+	}
+}
+
+// wantRuleNamesOnly checks that rep.Err() names each broken rule and says
+// nothing about the secret beyond that: no detail (counts, "made mostly
+// of a common word"), no part of the secret.
+func wantRuleNamesOnly(t *testing.T, name, secret string, rep Report) {
+	t.Helper()
+	err := rep.Err()
+	if (err == nil) != rep.OK() {
+		t.Fatalf("%s: Err() = %v but OK() = %v", name, err, rep.OK())
+	}
+	if err == nil {
+		return
+	}
+	for _, f := range rep.Findings {
+		if !f.OK && !strings.Contains(err.Error(), "rule "+string(f.Rule)) {
+			t.Errorf("%s: %q does not name rule %s", name, err, f.Rule)
+		}
+		if strings.Contains(err.Error(), f.Detail) {
+			t.Errorf("%s: %q holds the detail %q", name, err, f.Detail)
+		}
+	}
+	for _, leak := range []string{"decoded bytes,", "distinct byte", "made mostly of", "other characters", "printable text", "a common word", "a repeated", strings.TrimPrefix(secret, "whsec_")} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("%s: %q says %q about the secret", name, err, leak)
+		}
+	}
+}
+
+// TestRandomLookingNeverRefusesRandomKeys: the random rule is tuned so that
+// crypto/rand output passes it; draw many keys of the sizes in use.
+func TestRandomLookingNeverRefusesRandomKeys(t *testing.T) {
+	for _, n := range []int{24, 32, 64, 1024} {
+		b := make([]byte, n)
+		for i := 0; i < 2000; i++ {
+			rand.Read(b)
+			if ok, why := randomLooking(b); !ok || isText(b) {
+				t.Fatalf("%d random bytes refused: %s (text %v)", n, why, isText(b))
+			}
+		}
 	}
 }
 
