@@ -60,12 +60,25 @@ type Sign struct {
 	// logs a warning.
 	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
 
+	// KeepHeaders lists caller credentials to pass on to the receiver
+	// anyway. By default the Authorization, Cookie and Proxy-Authorization
+	// headers of the (internal) caller are removed: they are meant for
+	// this gateway, not for a third party. Only those three names may be
+	// listed; remove other headers with reverse_proxy's header_up -Name.
+	KeepHeaders []string `json:"keep_headers,omitempty"`
+
 	// SchemeFields describe a generic hmac scheme.
 	SchemeFields
 
 	core
 	owned []string // headers the scheme sets; incoming copies are dropped
+	drop  []string // caller credentials dropped (callerCredentials minus KeepHeaders)
 }
+
+// callerCredentials are the request headers that carry the caller's own
+// credentials. webhook_sign removes them unless kept: a webhook to a third
+// party must not carry the internal caller's login.
+var callerCredentials = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // CaddyModule returns the Caddy module information.
 func (Sign) CaddyModule() caddy.ModuleInfo {
@@ -96,6 +109,9 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	s.logExpired(keys.expired)
 	s.keys = keys.active
 	s.owned = headerNames(s.scheme, true)
+	s.drop = slices.DeleteFunc(slices.Clone(callerCredentials), func(h string) bool {
+		return slices.ContainsFunc(s.KeepHeaders, func(k string) bool { return strings.EqualFold(h, k) })
+	})
 	if keys.configured == 0 {
 		if !s.InsecureUnsigned {
 			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
@@ -111,13 +127,32 @@ func (s *Sign) Validate() error {
 	if s.MaxBody < 0 {
 		return fmt.Errorf("max_body must not be negative")
 	}
+	for _, k := range s.KeepHeaders {
+		if err := checkKeepHeader(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKeepHeader refuses a keep_header that would do nothing: a header
+// that is not removed in the first place.
+func checkKeepHeader(name string) error {
+	if !slices.ContainsFunc(callerCredentials, func(h string) bool { return strings.EqualFold(h, name) }) {
+		return fmt.Errorf("keep_header %q: only %s are removed by default; other headers pass unless you remove them with reverse_proxy's header_up -Name",
+			name, strings.Join(callerCredentials, ", "))
+	}
 	return nil
 }
 
 // ServeHTTP signs the request and calls next.
 func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// A signature that came in with the request is never passed on.
+	// A signature that came in with the request is never passed on, nor
+	// are the caller's credentials unless kept.
 	for _, h := range s.owned {
+		r.Header.Del(h)
+	}
+	for _, h := range s.drop {
 		r.Header.Del(h)
 	}
 	unlistOwned(r.Header, s.owned)

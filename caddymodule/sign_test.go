@@ -139,11 +139,19 @@ func TestSignCaddyfile(t *testing.T) {
 	if s.Scheme != "hmac" || s.Header != "X-Sig" || s.MaxBody != 1<<20 || len(s.Secrets) != 1 {
 		t.Fatalf("parsed %+v", s)
 	}
+	s = Sign{}
+	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser("webhook_sign standard {env.K} {\n keep_header Authorization\n keep_header cookie\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.KeepHeaders, ",") != "Authorization,cookie" {
+		t.Fatalf("keep_header parsed as %q", s.KeepHeaders)
+	}
 	for in, want := range map[string]string{
 		"webhook_sign standard":                                     "generate one with `hookguard webhook secret`",
 		"webhook_sign standard s {\n tolerance 5m\n}":               `unknown subdirective "tolerance"`,
 		"webhook_sign nosuch s":                                     `unknown scheme "nosuch"`,
 		"webhook_sign hmac s {\n header X\n signed_content nope\n}": "{body} is missing",
+		"webhook_sign standard s {\n keep_header X-Api-Key\n}":      "header_up -Name",
 	} {
 		var s Sign
 		err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))

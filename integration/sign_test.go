@@ -589,3 +589,67 @@ func TestSignBinary(t *testing.T) {
 		}
 	})
 }
+
+// TestSignDropsCallerCredentials: the internal caller's Authorization,
+// Cookie and Proxy-Authorization are meant for the gateway, not for the
+// third party a webhook goes to. By default the receiver sees none of them
+// (in any header, under any spelling of the name); with keep_header
+// Authorization it sees exactly that one, and still not the others.
+func TestSignDropsCallerCredentials(t *testing.T) {
+	skipShort(t)
+	secret := signSecret(t, "standard")
+	dflt := newSignReceiver(t, false, signStandardCheck(secret))
+	kept := newSignReceiver(t, false, signStandardCheck(secret))
+	loadConfig(t, signSite(
+		signRoute(t, "/cred/default", "standard", secret, "", dflt, "")+
+			signRoute(t, "/cred/keep", "standard", secret, "\t\t\tkeep_header Authorization", kept, "")))
+
+	const (
+		auth   = "Bearer internal-caller-token-5d1f"
+		cookie = "session=internal-caller-session-9a2c"
+		proxy  = "Basic aW50ZXJuYWw6cHJveHktcGFzcw=="
+	)
+	creds := http.Header{"Authorization": {auth}, "Cookie": {cookie}, "Proxy-Authorization": {proxy}}
+	leaked := func(d signDelivery, except string) {
+		t.Helper()
+		for name, vs := range d.Header {
+			for _, v := range vs {
+				for _, c := range []string{auth, cookie, proxy} {
+					if c != except && strings.Contains(v, c) {
+						t.Errorf("receiver got the caller's credential in %s: %q", name, v)
+					}
+				}
+			}
+		}
+	}
+
+	t.Run("default", func(t *testing.T) {
+		dflt.reset()
+		body := randomBody(t, 700)
+		a := send(t, delivery{Path: "/cred/default", Body: body, Header: creds})
+		d := dflt.only(t)
+		signWantAccepted(t, a, d, body)
+		for _, name := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+			if vs := d.Header.Values(name); len(vs) != 0 {
+				t.Errorf("receiver got %s %q", name, vs)
+			}
+		}
+		leaked(d, "")
+	})
+	t.Run("keep_header Authorization", func(t *testing.T) {
+		kept.reset()
+		body := randomBody(t, 700)
+		a := send(t, delivery{Path: "/cred/keep", Body: body, Header: creds})
+		d := kept.only(t)
+		signWantAccepted(t, a, d, body)
+		if vs := d.Header.Values("Authorization"); len(vs) != 1 || vs[0] != auth {
+			t.Errorf("receiver got Authorization %q, want exactly the caller's", vs)
+		}
+		for _, name := range []string{"Cookie", "Proxy-Authorization"} {
+			if vs := d.Header.Values(name); len(vs) != 0 {
+				t.Errorf("receiver got %s %q; only Authorization was kept", name, vs)
+			}
+		}
+		leaked(d, auth)
+	})
+}
