@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
@@ -23,10 +24,21 @@ func init() {
 // Sign is an HTTP handler that signs a request on its way to a webhook
 // receiver, the way a webhook sender does. It reads the body (up to
 // MaxBody), signs exactly those bytes, removes any signature, timestamp or
-// id headers that came in, sets the scheme's headers (with a fresh delivery
-// id and timestamp), and passes the request on with its body restored, for
-// reverse_proxy to relay. What it signs (body, id, timestamp) is untouched
-// by reverse_proxy's own changes to the request (Host, X-Forwarded-*).
+// id headers that came in, sets the scheme's headers (with a fresh
+// timestamp and a delivery id, see below), and passes the request on with
+// its body restored, for reverse_proxy to relay. What it signs (body, id,
+// timestamp) is untouched by reverse_proxy's own changes to the request
+// (Host, X-Forwarded-*).
+//
+// The delivery id is fresh for every request, except after a
+// webhook_verify that verified the request: then it is derived from what
+// was verified, so that one webhook replayed N times reaches the receiver
+// N times under one id and the receiver's own de-duplication sees the
+// replay. Where the sender's signature covers its id (standard, svix, a
+// generic scheme signing {id}), that id is kept; otherwise (github,
+// stripe, slack, ...) the id is msg_ and a SHA-256 digest of the verifying
+// scheme, the signature that matched and the body; for token schemes, of
+// the body alone.
 //
 // Whether the receiver's TLS certificate is verified is set per route in
 // reverse_proxy's transport (tls_trust_pool, tls_server_name,
@@ -160,7 +172,16 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		s.requests.WithLabelValues("unsigned", "").Inc()
 		return next.ServeHTTP(w, r)
 	}
-	body, err := s.body(w, r, io.Discard)
+	// After webhook_verify, the id comes from what was verified (see
+	// verifiedDelivery), so a replay of one webhook keeps one id.
+	verified := verifiedOf(r)
+	var idDigest hash.Hash
+	var into io.Writer = io.Discard
+	if verified != nil && verified.id == "" {
+		idDigest = verified.idDigest()
+		into = idDigest
+	}
+	body, err := s.body(w, r, into)
 	if err != nil {
 		return err
 	}
@@ -180,6 +201,12 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return s.refuse(r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
 	id := signer.NewID()
+	switch {
+	case idDigest != nil:
+		id = derivedID(idDigest.Sum(nil))
+	case verified != nil:
+		id = verified.id
+	}
 	for name, vals := range signer.Sign(s.scheme, keys, signer.Message{Body: body, ID: id, Time: now}) {
 		r.Header[name] = vals
 	}

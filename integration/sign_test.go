@@ -653,3 +653,105 @@ func TestSignDropsCallerCredentials(t *testing.T) {
 		leaked(d, auth)
 	})
 }
+
+// TestSignChainKeepsDeliveryIdentity: verify then re-sign must not launder
+// replays. On /id/github (webhook_verify github, webhook_sign standard) one
+// captured GitHub webhook sent three times, even under three different
+// X-GitHub-Delivery values (GitHub does not sign that header), reaches the
+// app three times with one and the same webhook-id, each accepted by the
+// official Standard Webhooks library, with a fresh timestamp; a different
+// webhook gets a different id. On /id/standard (standard in, standard out)
+// the sender's own signed id is kept. Under insecure_unsigned nothing was
+// verified, so every delivery gets a fresh id.
+func TestSignChainKeepsDeliveryIdentity(t *testing.T) {
+	skipShort(t)
+	ghSecret, inSecret, outSecret := signSecret(t, "github"), signSecret(t, "standard"), signSecret(t, "standard")
+	rGH := newSignReceiver(t, false, signStandardCheck(outSecret))
+	rStd := newSignReceiver(t, false, signStandardCheck(outSecret))
+	rDev := newSignReceiver(t, false, signStandardCheck(outSecret))
+	chain := func(path, verify string, r *signReceiver) string {
+		return fmt.Sprintf("\thandle %s {\n\t\t%s\n\t\twebhook_sign standard %q\n%s\t}\n", path, verify, outSecret, signProxy(t, r, ""))
+	}
+	loadConfig(t, signSite(
+		chain("/id/github", fmt.Sprintf("webhook_verify github %q", ghSecret), rGH)+
+			chain("/id/standard", fmt.Sprintf("webhook_verify standard %q", inSecret), rStd)+
+			chain("/id/dev", "webhook_verify github {\n\t\t\tinsecure_unsigned\n\t\t}", rDev)))
+
+	captured := func(body []byte) http.Header {
+		return http.Header{"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(signHMAC(ghSecret, body))}}
+	}
+	idRE := regexp.MustCompile(`^msg_[a-z2-7]{26}$`)
+
+	t.Run("github replayed", func(t *testing.T) {
+		rGH.reset()
+		body := randomBody(t, 4096)
+		for range 3 {
+			h := captured(body)
+			h.Set("X-Github-Delivery", deliveryID(t)) // unsigned: a replayer may change it
+			start := time.Now().Unix()
+			a := send(t, delivery{Path: "/id/github", Body: body, Header: h})
+			if a.Status != http.StatusOK {
+				t.Fatalf("status %d (%q)", a.Status, a.Body)
+			}
+			d := rGH.all()[rGH.count()-1]
+			signWantAccepted(t, a, d, body)
+			if ts, err := strconv.ParseInt(d.Header.Get("Webhook-Timestamp"), 10, 64); err != nil || ts < start || ts > time.Now().Unix() {
+				t.Errorf("Webhook-Timestamp %q is not the time of relaying", d.Header.Get("Webhook-Timestamp"))
+			}
+		}
+		all := rGH.all()
+		first := all[0].Header.Get("Webhook-Id")
+		if !idRE.MatchString(first) {
+			t.Errorf("Webhook-Id %q, want msg_ and 26 base32 characters", first)
+		}
+		for i, d := range all {
+			if got := d.Header.Get("Webhook-Id"); got != first {
+				t.Errorf("delivery %d of the same webhook got Webhook-Id %q, the first got %q: the app cannot see the replay", i+1, got, first)
+			}
+		}
+
+		other := randomBody(t, 4096)
+		a := send(t, delivery{Path: "/id/github", Body: other, Header: captured(other)})
+		d := rGH.all()[rGH.count()-1]
+		signWantAccepted(t, a, d, other)
+		if got := d.Header.Get("Webhook-Id"); got == first || !idRE.MatchString(got) {
+			t.Errorf("a different webhook got Webhook-Id %q (the first: %q)", got, first)
+		}
+	})
+
+	t.Run("standard keeps the sender's id", func(t *testing.T) {
+		rStd.reset()
+		body := randomBody(t, 1024)
+		const senderID = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
+		wh, err := standardwebhooks.NewWebhook(inSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		sig, err := wh.Sign(senderID, now, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{"Webhook-Id": {senderID}, "Webhook-Timestamp": {strconv.FormatInt(now.Unix(), 10)}, "Webhook-Signature": {sig}}
+		for range 2 {
+			a := send(t, delivery{Path: "/id/standard", Body: body, Header: h})
+			d := rStd.all()[rStd.count()-1]
+			signWantAccepted(t, a, d, body)
+			if got := d.Header.Get("Webhook-Id"); got != senderID {
+				t.Errorf("Webhook-Id %q, want the sender's %q", got, senderID)
+			}
+		}
+	})
+
+	t.Run("insecure_unsigned gets fresh ids", func(t *testing.T) {
+		rDev.reset()
+		body := randomBody(t, 512)
+		for range 2 {
+			signWantAccepted(t, send(t, delivery{Path: "/id/dev", Body: body, Header: captured(body)}), rDev.all()[rDev.count()-1], body)
+		}
+		all := rDev.all()
+		if a, b := all[0].Header.Get("Webhook-Id"), all[1].Header.Get("Webhook-Id"); a == b {
+			t.Errorf("two unverified deliveries share Webhook-Id %q: an id derived from nothing verified", a)
+		}
+	})
+}
