@@ -135,6 +135,14 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		id_header        <name>
 //	}
 //
+// webhook_sign signs whatever it is sent: never serve it to the public.
+// Put relay routes on a site bound to loopback (bind 127.0.0.1 ::1) or
+// behind a caller restriction (@internal remote_ip private_ranges, then
+// handle @internal { ... }), or after webhook_verify. Otherwise anyone who
+// reaches the site can have webhooks of their choosing signed with your
+// secret; a route with neither logs an "open signing relay" warning at
+// load.
+//
 // The default scheme for new integrations is standard (Standard Webhooks).
 // Whether the receiver's TLS certificate is verified is reverse_proxy's
 // business: set it per route with transport http { tls_trust_pool ... }

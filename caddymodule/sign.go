@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
@@ -22,9 +23,24 @@ func init() {
 }
 
 // Sign is an HTTP handler that signs a request on its way to a webhook
-// receiver, the way a webhook sender does. It reads the body (up to
-// MaxBody), signs exactly those bytes, removes any signature, timestamp or
-// id headers that came in, sets the scheme's headers (with a fresh
+// receiver, the way a webhook sender does.
+//
+// It signs whatever it is sent: a Sign route that the public can reach is
+// an open signing relay, through which anyone can have webhooks of their
+// choosing signed with your secret and delivered to your receivers. Serve
+// relay routes to internal callers only (a site bound to loopback with
+// bind 127.0.0.1 ::1, or a remote_ip/client_ip private_ranges matcher), or
+// put webhook_verify before it. At load, a Sign handler with neither a
+// webhook_verify before it (earlier in its route, or in an earlier route
+// without a matcher) nor a caller restriction (a remote_ip or client_ip
+// matcher for loopback/private ranges only on its chain of routes, or a
+// server listening only on loopback or unix sockets) logs the warning
+// "open signing relay". Other guards (forward_auth, a firewall, a proxy in
+// front) cannot be seen, and so are warned about too.
+//
+// It reads the body (up to MaxBody), signs exactly those bytes, removes
+// any signature, timestamp or id headers that came in, and the caller's
+// credentials (see KeepHeaders), sets the scheme's headers (with a fresh
 // timestamp and a delivery id, see below), and passes the request on with
 // its body restored, for reverse_proxy to relay. What it signs (body, id,
 // timestamp) is untouched by reverse_proxy's own changes to the request
@@ -130,6 +146,11 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 		}
 		s.unsigned = true
 		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only")
+	}
+	if why := exposure(ctx, s); why != "" {
+		s.logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this route; "+
+			"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip/client_ip private_ranges matcher) or put webhook_verify before it",
+			zap.String("because", why))
 	}
 	return nil
 }
