@@ -39,11 +39,15 @@ import (
 // a webhook_verify or an IP matcher behind its own matcher (a rewrite in
 // between can make a request skip it), inside a not, or in an earlier
 // subroute; restrictions made by other modules (forward_auth, basic_auth,
-// a firewall, a listener wrapper, a trusted proxy in front); a bind to a
-// host name (even localhost); a handler in handle_errors or a named route;
-// and any config shape it does not recognise. It also cannot tell that a
-// route is unreachable. A warning is advice, never an error: the operator
-// may know better.
+// a firewall, a listener wrapper); a bind to a host name (even
+// localhost); a handler in handle_errors or a named route; and any config
+// shape it does not recognise. It also cannot tell that a route is
+// unreachable. A warning is advice, never an error: the operator may know
+// better.
+//
+// What it cannot see and so does NOT warn about: a load balancer, tunnel
+// or proxy in front on a private network, which makes every client look
+// internal to remote_ip private_ranges; the README says so.
 
 // exposure reports why s, being provisioned in ctx, may be an open signing
 // relay, or "" if a webhook_verify runs before it or its callers are
