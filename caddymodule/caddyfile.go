@@ -37,6 +37,7 @@ func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 const (
 	sharedSubdirectives = "secret, max_body, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
 	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, " + sharedSubdirectives
+	signSubdirectives   = "keep_header, " + sharedSubdirectives
 )
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -121,6 +122,7 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
 //		max_body    <size>
 //		name        <route name for logs and metrics>
+//		keep_header Authorization|Cookie|Proxy-Authorization   # repeatable
 //		insecure_unsigned
 //
 //		# the generic hmac scheme describes itself:
@@ -133,10 +135,22 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		id_header        <name>
 //	}
 //
+// webhook_sign signs whatever it is sent: never serve it to the public.
+// Put relay routes on a site bound to loopback (bind 127.0.0.1 ::1) or
+// behind a caller restriction (@internal remote_ip private_ranges, then
+// handle @internal { ... }), or after webhook_verify. Otherwise anyone who
+// reaches the site can have webhooks of their choosing signed with your
+// secret; a route with neither logs an "open signing relay" warning at
+// load.
+//
 // The default scheme for new integrations is standard (Standard Webhooks).
 // Whether the receiver's TLS certificate is verified is reverse_proxy's
 // business: set it per route with transport http { tls_trust_pool ... }
 // or tls_insecure_skip_verify.
+//
+// The caller's Authorization, Cookie and Proxy-Authorization headers are
+// removed before the request goes on; keep_header keeps one of them, and
+// reverse_proxy's header_up -<name> removes any other header.
 func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	at, err := parseHead(d, "webhook_sign", &s.Scheme, &s.Secrets)
 	if err != nil {
@@ -144,12 +158,23 @@ func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
-		ok, err := parseShared(d, shared{&s.Secrets, &s.MaxBody, &s.Name, &s.InsecureUnsigned, &s.SchemeFields})
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return d.Errf("unknown subdirective %q in webhook_sign; valid ones: %s", sub, sharedSubdirectives)
+		if sub == "keep_header" {
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if err := checkKeepHeader(arg); err != nil {
+				return d.Err(err.Error())
+			}
+			s.KeepHeaders = append(s.KeepHeaders, arg)
+		} else {
+			ok, err := parseShared(d, shared{&s.Secrets, &s.MaxBody, &s.Name, &s.InsecureUnsigned, &s.SchemeFields})
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return d.Errf("unknown subdirective %q in webhook_sign; valid ones: %s", sub, signSubdirectives)
+			}
 		}
 		if d.NextArg() {
 			return d.Errf("%s: unexpected argument %q", sub, d.Val())

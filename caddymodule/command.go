@@ -228,6 +228,8 @@ func signCommand() *cobra.Command {
 		Long: `Signs a body (a file, or stdin with --body -) as the scheme's sender does and
 prints the headers to add. With --send, POSTs the body with those headers to
 the URL and prints the response status: the quickest way to test a route.
+Redirects are not followed (they would carry the signature, or a token, and
+the body elsewhere): a 3xx answer is printed with its Location.
 --insecure skips verification of the URL's TLS certificate (development only).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -309,7 +311,13 @@ func runSign(out io.Writer, req signRequest) error {
 	for name, vals := range h {
 		r.Header[name] = vals
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{
+		Timeout: 30 * time.Second,
+		// A redirect would re-send the signature (or, for token schemes,
+		// the secret itself) and the body to wherever the receiver points:
+		// stop at the first answer and let the user decide.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	if req.insecure {
 		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // asked for with --insecure
 	}
@@ -320,6 +328,10 @@ func runSign(out io.Writer, req signRequest) error {
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
+	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		fmt.Fprintf(out, "Location: %s\n", loc)
+		fmt.Fprintln(out, "not followed: the signed request was sent to --send only; if you trust the new address, send it there with --send")
+	}
 	if len(answer) > 0 {
 		fmt.Fprintf(out, "%s\n", bytes.TrimRight(answer, "\n"))
 	}

@@ -197,3 +197,36 @@ func contains(s []string, x string) bool {
 	}
 	return false
 }
+
+// TestSignCommandDoesNotFollowRedirects: --send to a receiver that answers
+// 307 to a second server must not re-send the signed body there (a 307
+// keeps method, body and headers); the output names the Location so the
+// user can decide, and the command fails.
+func TestSignCommandDoesNotFollowRedirects(t *testing.T) {
+	path := writeSecret(t, "gl-"+strings.Repeat("kX3vQ9mR", 3))
+	var elsewhere []string
+	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		elsewhere = append(elsewhere, r.Header.Get("X-Gitlab-Token")+" "+string(b))
+	}))
+	defer second.Close()
+	target := second.URL + "/stolen"
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+	}))
+	defer first.Close()
+
+	out, err := run(t, `{"event":"ping"}`, "sign", "--scheme", "gitlab", "--secret-file", path, "--send", first.URL)
+	if len(elsewhere) != 0 {
+		t.Fatalf("the redirect was followed: the second server got %d request(s)", len(elsewhere))
+	}
+	if err == nil {
+		t.Errorf("a 307 answer counts as success")
+	}
+	if !strings.Contains(out, "307") || !strings.Contains(out, "Location: "+target) {
+		t.Errorf("output does not give the status and the Location %s:\n%s", target, out)
+	}
+	if strings.Contains(out, "kX3vQ9mR") {
+		t.Errorf("output holds the token:\n%s", out)
+	}
+}

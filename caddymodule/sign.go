@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
@@ -21,12 +23,38 @@ func init() {
 }
 
 // Sign is an HTTP handler that signs a request on its way to a webhook
-// receiver, the way a webhook sender does. It reads the body (up to
-// MaxBody), signs exactly those bytes, removes any signature, timestamp or
-// id headers that came in, sets the scheme's headers (with a fresh delivery
-// id and timestamp), and passes the request on with its body restored, for
-// reverse_proxy to relay. What it signs (body, id, timestamp) is untouched
-// by reverse_proxy's own changes to the request (Host, X-Forwarded-*).
+// receiver, the way a webhook sender does.
+//
+// It signs whatever it is sent: a Sign route that the public can reach is
+// an open signing relay, through which anyone can have webhooks of their
+// choosing signed with your secret and delivered to your receivers. Serve
+// relay routes to internal callers only (a site bound to loopback with
+// bind 127.0.0.1 ::1, or a remote_ip/client_ip private_ranges matcher), or
+// put webhook_verify before it. At load, a Sign handler with neither a
+// webhook_verify before it (earlier in its route, or in an earlier route
+// without a matcher) nor a caller restriction (a remote_ip or client_ip
+// matcher for loopback/private ranges only on its chain of routes, or a
+// server listening only on loopback or unix sockets) logs the warning
+// "open signing relay". Other guards (forward_auth, a firewall, a proxy in
+// front) cannot be seen, and so are warned about too.
+//
+// It reads the body (up to MaxBody), signs exactly those bytes, removes
+// any signature, timestamp or id headers that came in, and the caller's
+// credentials (see KeepHeaders), sets the scheme's headers (with a fresh
+// timestamp and a delivery id, see below), and passes the request on with
+// its body restored, for reverse_proxy to relay. What it signs (body, id,
+// timestamp) is untouched by reverse_proxy's own changes to the request
+// (Host, X-Forwarded-*).
+//
+// The delivery id is fresh for every request, except after a
+// webhook_verify that verified the request: then it is derived from what
+// was verified, so that one webhook replayed N times reaches the receiver
+// N times under one id and the receiver's own de-duplication sees the
+// replay. Where the sender's signature covers its id (standard, svix, a
+// generic scheme signing {id}), that id is kept; otherwise (github,
+// stripe, slack, ...) the id is msg_ and a SHA-256 digest of the verifying
+// scheme, the signature that matched and the body; for token schemes, of
+// the body alone.
 //
 // Whether the receiver's TLS certificate is verified is set per route in
 // reverse_proxy's transport (tls_trust_pool, tls_server_name,
@@ -63,12 +91,25 @@ type Sign struct {
 	// fails the load.
 	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
 
+	// KeepHeaders lists caller credentials to pass on to the receiver
+	// anyway. By default the Authorization, Cookie and Proxy-Authorization
+	// headers of the (internal) caller are removed: they are meant for
+	// this gateway, not for a third party. Only those three names may be
+	// listed; remove other headers with reverse_proxy's header_up -Name.
+	KeepHeaders []string `json:"keep_headers,omitempty"`
+
 	// SchemeFields describe a generic hmac scheme.
 	SchemeFields
 
 	core
 	owned []string // headers the scheme sets; incoming copies are dropped
+	drop  []string // caller credentials dropped (callerCredentials minus KeepHeaders)
 }
+
+// callerCredentials are the request headers that carry the caller's own
+// credentials. webhook_sign removes them unless kept: a webhook to a third
+// party must not carry the internal caller's login.
+var callerCredentials = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // CaddyModule returns the Caddy module information.
 func (Sign) CaddyModule() caddy.ModuleInfo {
@@ -101,12 +142,20 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	s.logExpired(keys.expired)
 	s.keys = keys.active
 	s.owned = headerNames(s.scheme, true)
+	s.drop = slices.DeleteFunc(slices.Clone(callerCredentials), func(h string) bool {
+		return slices.ContainsFunc(s.KeepHeaders, func(k string) bool { return strings.EqualFold(h, k) })
+	})
 	if len(s.Secrets) == 0 {
 		if !s.InsecureUnsigned {
 			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
 		}
 		s.unsigned = true
 		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
+	}
+	if why := exposure(ctx, s); why != "" {
+		s.logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this route; "+
+			"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip/client_ip private_ranges matcher) or put webhook_verify before it",
+			zap.String("because", why))
 	}
 	return nil
 }
@@ -116,13 +165,32 @@ func (s *Sign) Validate() error {
 	if s.MaxBody < 0 {
 		return fmt.Errorf("max_body must not be negative")
 	}
+	for _, k := range s.KeepHeaders {
+		if err := checkKeepHeader(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKeepHeader refuses a keep_header that would do nothing: a header
+// that is not removed in the first place.
+func checkKeepHeader(name string) error {
+	if !slices.ContainsFunc(callerCredentials, func(h string) bool { return strings.EqualFold(h, name) }) {
+		return fmt.Errorf("keep_header %q: only %s are removed by default; other headers pass unless you remove them with reverse_proxy's header_up -Name",
+			name, strings.Join(callerCredentials, ", "))
+	}
 	return nil
 }
 
 // ServeHTTP signs the request and calls next.
 func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// A signature that came in with the request is never passed on.
+	// A signature that came in with the request is never passed on, nor
+	// are the caller's credentials unless kept.
 	for _, h := range s.owned {
+		r.Header.Del(h)
+	}
+	for _, h := range s.drop {
 		r.Header.Del(h)
 	}
 	unlistOwned(r.Header, s.owned)
@@ -130,7 +198,16 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		s.requests.WithLabelValues("unsigned", "").Inc()
 		return next.ServeHTTP(w, r)
 	}
-	body, err := s.body(w, r, io.Discard)
+	// After webhook_verify, the id comes from what was verified (see
+	// verifiedDelivery), so a replay of one webhook keeps one id.
+	verified := verifiedOf(r)
+	var idDigest hash.Hash
+	var into io.Writer = io.Discard
+	if verified != nil && verified.id == "" {
+		idDigest = verified.idDigest()
+		into = idDigest
+	}
+	body, err := s.body(w, r, into)
 	if err != nil {
 		return err
 	}
@@ -150,6 +227,12 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return s.refuse(r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
 	id := signer.NewID()
+	switch {
+	case idDigest != nil:
+		id = derivedID(idDigest.Sum(nil))
+	case verified != nil:
+		id = verified.id
+	}
 	for name, vals := range signer.Sign(s.scheme, keys, signer.Message{Body: body, ID: id, Time: now}) {
 		r.Header[name] = vals
 	}

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -148,11 +151,19 @@ func TestSignCaddyfile(t *testing.T) {
 	if s.Scheme != "hmac" || s.Header != "X-Sig" || s.MaxBody != 1<<20 || len(s.Secrets) != 1 {
 		t.Fatalf("parsed %+v", s)
 	}
+	s = Sign{}
+	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser("webhook_sign standard {env.K} {\n keep_header Authorization\n keep_header cookie\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.KeepHeaders, ",") != "Authorization,cookie" {
+		t.Fatalf("keep_header parsed as %q", s.KeepHeaders)
+	}
 	for in, want := range map[string]string{
 		"webhook_sign standard":                                     "generate one with `hookguard webhook secret`",
 		"webhook_sign standard s {\n tolerance 5m\n}":               `unknown subdirective "tolerance"`,
 		"webhook_sign nosuch s":                                     `unknown scheme "nosuch"`,
 		"webhook_sign hmac s {\n header X\n signed_content nope\n}": "{body} is missing",
+		"webhook_sign standard s {\n keep_header X-Api-Key\n}":      "header_up -Name",
 	} {
 		var s Sign
 		err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))
@@ -181,5 +192,44 @@ func TestSignGitHubDropsLegacyHeader(t *testing.T) {
 	}
 	if got.Get("X-Hub-Signature") != "" || got.Get("X-Hub-Signature-256") == "sha256=0000" || got.Get("X-Hub-Signature-256") == "" {
 		t.Fatalf("incoming github signatures not replaced: %v", got)
+	}
+}
+
+// TestSignTrustsOnlyVerifiedDeliveries: the id comes from the request vars
+// only when webhook_verify put its own unexported type there; a value
+// anyone can set under the same name (the vars directive sets strings)
+// gets a fresh id. A verified delivery whose id is not signed gets the
+// derived id, the same for the same signature and body.
+func TestSignTrustsOnlyVerifiedDeliveries(t *testing.T) {
+	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
+	if err := provisionSign(t, s); err != nil {
+		t.Fatal(err)
+	}
+	idOf := func(v any) string {
+		t.Helper()
+		r, _ := request(strings.NewReader("{}"), nil)
+		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{verifiedVar: v}))
+		var id string
+		if err := s.ServeHTTP(httptest.NewRecorder(), r, handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			id = r.Header.Get("Webhook-Id")
+			return nil
+		})); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	if id := idOf("msg_forged"); id == "msg_forged" || id == "" {
+		t.Errorf("a string var set the id: %q", id)
+	}
+	if id := idOf(&verifiedDelivery{scheme: "standard", id: "msg_sender"}); id != "msg_sender" {
+		t.Errorf("the sender's signed id was not kept: %q", id)
+	}
+	gh := &verifiedDelivery{scheme: "github", sig: []byte("matched signature")}
+	a, b := idOf(gh), idOf(gh)
+	if a != b || !strings.HasPrefix(a, "msg_") || len(a) != len(signer.NewID()) {
+		t.Errorf("derived ids %q, %q: want equal, in msg_ form", a, b)
+	}
+	if c := idOf(&verifiedDelivery{scheme: "github", sig: []byte("another signature")}); c == a {
+		t.Errorf("two signatures give one id %q", c)
 	}
 }

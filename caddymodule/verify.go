@@ -38,7 +38,8 @@ const DefaultMaxBody = 25 << 20
 // or false under insecure_unsigned), {http.webhook.scheme}, {http.webhook.id}
 // (the delivery id, where the scheme has one), {http.webhook.timestamp} (as
 // sent) and {http.webhook.key} (the label or a fingerprint of the secret that
-// matched, never the secret).
+// matched, never the secret). A webhook_sign later in the route derives
+// its delivery id from what was verified (see Sign).
 type Verify struct {
 	// Scheme names the sender: a preset (github, gitlab, stripe, slack,
 	// shopify, standard, svix, decsys, bitbucket) or a generic scheme, hmac
@@ -247,6 +248,8 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	repl.Set("http.webhook.id", res.ID)
 	repl.Set("http.webhook.timestamp", res.Timestamp)
 	repl.Set("http.webhook.key", res.Key)
+	// For a webhook_sign further on: a re-signed webhook keeps its id.
+	markVerified(r, v.Scheme, res)
 	return next.ServeHTTP(w, r)
 }
 

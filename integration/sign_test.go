@@ -589,3 +589,169 @@ func TestSignBinary(t *testing.T) {
 		}
 	})
 }
+
+// TestSignDropsCallerCredentials: the internal caller's Authorization,
+// Cookie and Proxy-Authorization are meant for the gateway, not for the
+// third party a webhook goes to. By default the receiver sees none of them
+// (in any header, under any spelling of the name); with keep_header
+// Authorization it sees exactly that one, and still not the others.
+func TestSignDropsCallerCredentials(t *testing.T) {
+	skipShort(t)
+	secret := signSecret(t, "standard")
+	dflt := newSignReceiver(t, false, signStandardCheck(secret))
+	kept := newSignReceiver(t, false, signStandardCheck(secret))
+	loadConfig(t, signSite(
+		signRoute(t, "/cred/default", "standard", secret, "", dflt, "")+
+			signRoute(t, "/cred/keep", "standard", secret, "\t\t\tkeep_header Authorization", kept, "")))
+
+	const (
+		auth   = "Bearer internal-caller-token-5d1f"
+		cookie = "session=internal-caller-session-9a2c"
+		proxy  = "Basic aW50ZXJuYWw6cHJveHktcGFzcw=="
+	)
+	creds := http.Header{"Authorization": {auth}, "Cookie": {cookie}, "Proxy-Authorization": {proxy}}
+	leaked := func(d signDelivery, except string) {
+		t.Helper()
+		for name, vs := range d.Header {
+			for _, v := range vs {
+				for _, c := range []string{auth, cookie, proxy} {
+					if c != except && strings.Contains(v, c) {
+						t.Errorf("receiver got the caller's credential in %s: %q", name, v)
+					}
+				}
+			}
+		}
+	}
+
+	t.Run("default", func(t *testing.T) {
+		dflt.reset()
+		body := randomBody(t, 700)
+		a := send(t, delivery{Path: "/cred/default", Body: body, Header: creds})
+		d := dflt.only(t)
+		signWantAccepted(t, a, d, body)
+		for _, name := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+			if vs := d.Header.Values(name); len(vs) != 0 {
+				t.Errorf("receiver got %s %q", name, vs)
+			}
+		}
+		leaked(d, "")
+	})
+	t.Run("keep_header Authorization", func(t *testing.T) {
+		kept.reset()
+		body := randomBody(t, 700)
+		a := send(t, delivery{Path: "/cred/keep", Body: body, Header: creds})
+		d := kept.only(t)
+		signWantAccepted(t, a, d, body)
+		if vs := d.Header.Values("Authorization"); len(vs) != 1 || vs[0] != auth {
+			t.Errorf("receiver got Authorization %q, want exactly the caller's", vs)
+		}
+		for _, name := range []string{"Cookie", "Proxy-Authorization"} {
+			if vs := d.Header.Values(name); len(vs) != 0 {
+				t.Errorf("receiver got %s %q; only Authorization was kept", name, vs)
+			}
+		}
+		leaked(d, auth)
+	})
+}
+
+// TestSignChainKeepsDeliveryIdentity: verify then re-sign must not launder
+// replays. On /id/github (webhook_verify github, webhook_sign standard) one
+// captured GitHub webhook sent three times, even under three different
+// X-GitHub-Delivery values (GitHub does not sign that header), reaches the
+// app three times with one and the same webhook-id, each accepted by the
+// official Standard Webhooks library, with a fresh timestamp; a different
+// webhook gets a different id. On /id/standard (standard in, standard out)
+// the sender's own signed id is kept. Under insecure_unsigned nothing was
+// verified, so every delivery gets a fresh id.
+func TestSignChainKeepsDeliveryIdentity(t *testing.T) {
+	skipShort(t)
+	ghSecret, inSecret, outSecret := signSecret(t, "github"), signSecret(t, "standard"), signSecret(t, "standard")
+	rGH := newSignReceiver(t, false, signStandardCheck(outSecret))
+	rStd := newSignReceiver(t, false, signStandardCheck(outSecret))
+	rDev := newSignReceiver(t, false, signStandardCheck(outSecret))
+	chain := func(path, verify string, r *signReceiver) string {
+		return fmt.Sprintf("\thandle %s {\n\t\t%s\n\t\twebhook_sign standard %q\n%s\t}\n", path, verify, outSecret, signProxy(t, r, ""))
+	}
+	loadConfig(t, signSite(
+		chain("/id/github", fmt.Sprintf("webhook_verify github %q", ghSecret), rGH)+
+			chain("/id/standard", fmt.Sprintf("webhook_verify standard %q", inSecret), rStd)+
+			chain("/id/dev", "webhook_verify github {\n\t\t\tinsecure_unsigned\n\t\t}", rDev)))
+
+	captured := func(body []byte) http.Header {
+		return http.Header{"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(signHMAC(ghSecret, body))}}
+	}
+	idRE := regexp.MustCompile(`^msg_[a-z2-7]{26}$`)
+
+	t.Run("github replayed", func(t *testing.T) {
+		rGH.reset()
+		body := randomBody(t, 4096)
+		for range 3 {
+			h := captured(body)
+			h.Set("X-Github-Delivery", deliveryID(t)) // unsigned: a replayer may change it
+			start := time.Now().Unix()
+			a := send(t, delivery{Path: "/id/github", Body: body, Header: h})
+			if a.Status != http.StatusOK {
+				t.Fatalf("status %d (%q)", a.Status, a.Body)
+			}
+			d := rGH.all()[rGH.count()-1]
+			signWantAccepted(t, a, d, body)
+			if ts, err := strconv.ParseInt(d.Header.Get("Webhook-Timestamp"), 10, 64); err != nil || ts < start || ts > time.Now().Unix() {
+				t.Errorf("Webhook-Timestamp %q is not the time of relaying", d.Header.Get("Webhook-Timestamp"))
+			}
+		}
+		all := rGH.all()
+		first := all[0].Header.Get("Webhook-Id")
+		if !idRE.MatchString(first) {
+			t.Errorf("Webhook-Id %q, want msg_ and 26 base32 characters", first)
+		}
+		for i, d := range all {
+			if got := d.Header.Get("Webhook-Id"); got != first {
+				t.Errorf("delivery %d of the same webhook got Webhook-Id %q, the first got %q: the app cannot see the replay", i+1, got, first)
+			}
+		}
+
+		other := randomBody(t, 4096)
+		a := send(t, delivery{Path: "/id/github", Body: other, Header: captured(other)})
+		d := rGH.all()[rGH.count()-1]
+		signWantAccepted(t, a, d, other)
+		if got := d.Header.Get("Webhook-Id"); got == first || !idRE.MatchString(got) {
+			t.Errorf("a different webhook got Webhook-Id %q (the first: %q)", got, first)
+		}
+	})
+
+	t.Run("standard keeps the sender's id", func(t *testing.T) {
+		rStd.reset()
+		body := randomBody(t, 1024)
+		const senderID = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
+		wh, err := standardwebhooks.NewWebhook(inSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		sig, err := wh.Sign(senderID, now, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{"Webhook-Id": {senderID}, "Webhook-Timestamp": {strconv.FormatInt(now.Unix(), 10)}, "Webhook-Signature": {sig}}
+		for range 2 {
+			a := send(t, delivery{Path: "/id/standard", Body: body, Header: h})
+			d := rStd.all()[rStd.count()-1]
+			signWantAccepted(t, a, d, body)
+			if got := d.Header.Get("Webhook-Id"); got != senderID {
+				t.Errorf("Webhook-Id %q, want the sender's %q", got, senderID)
+			}
+		}
+	})
+
+	t.Run("insecure_unsigned gets fresh ids", func(t *testing.T) {
+		rDev.reset()
+		body := randomBody(t, 512)
+		for range 2 {
+			signWantAccepted(t, send(t, delivery{Path: "/id/dev", Body: body, Header: captured(body)}), rDev.all()[rDev.count()-1], body)
+		}
+		all := rDev.all()
+		if a, b := all[0].Header.Get("Webhook-Id"), all[1].Header.Get("Webhook-Id"); a == b {
+			t.Errorf("two unverified deliveries share Webhook-Id %q: an id derived from nothing verified", a)
+		}
+	})
+}

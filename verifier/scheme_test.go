@@ -487,3 +487,46 @@ func TestPresets(t *testing.T) {
 		}
 	}
 }
+
+// TestResultIdentifiesDelivery: a verified Result carries the signature
+// that matched (for a header of several, the one made with the key that
+// matched) and says whether the id is covered by it, so that a re-signer
+// can give a replayed webhook the same id; a token scheme carries no
+// signature (its token is the secret).
+func TestResultIdentifiesDelivery(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	body := []byte(`{"event":"identify"}`)
+	a, b := []byte("secret-a-0123456789"), []byte("secret-b-0123456789")
+	for _, c := range []struct {
+		name     string
+		idSigned bool
+	}{{"standard", true}, {"svix", true}, {"github", false}, {"stripe", false}, {"gitlab", false}} {
+		s := mustPreset(t, c.name, verifier.Options{})
+		signWith := [][]byte{b}
+		if s.Format == verifier.FormatStandard || s.Format == verifier.FormatStripe {
+			signWith = [][]byte{a, b} // the match is the second signature
+		}
+		h := signer.Sign(s, signWith, signer.Message{Body: body, ID: "msg_1", Time: now})
+		res, err := s.Verify(h, body, []verifier.Key{{Label: "b", Secret: b}}, 5*time.Minute, now)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if res.IDSigned != c.idSigned {
+			t.Errorf("%s: IDSigned = %v, want %v", c.name, res.IDSigned, c.idSigned)
+		}
+		switch {
+		case s.Format == verifier.FormatToken:
+			if res.Signature != nil {
+				t.Errorf("%s: a token scheme's Result carries %d signature bytes", c.name, len(res.Signature))
+			}
+		case s.Format == verifier.FormatStripe:
+			// Stripe's timestamp travels inside its signature header.
+			ts := strings.TrimPrefix(strings.Split(h.Get("Stripe-Signature"), ",")[0], "t=")
+			if want := s.Digest(b, "", ts, body); string(res.Signature) != string(want) {
+				t.Errorf("%s: Signature is not the one made with the matching key", c.name)
+			}
+		case string(res.Signature) != string(s.Digest(b, "msg_1", h.Get(s.HeaderSets[0].Timestamp), body)):
+			t.Errorf("%s: Signature is not the one made with the matching key", c.name)
+		}
+	}
+}

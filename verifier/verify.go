@@ -35,6 +35,14 @@ type Result struct {
 	// Headers is the header set the request was verified with (Svix's
 	// svix-* or webhook-*, GitHub's SHA-256 or legacy header).
 	Headers Headers
+	// IDSigned reports whether the signature covers ID (Standard Webhooks,
+	// Svix, a generic scheme whose content has {id}): only then is ID the
+	// sender's own and not whatever a replayer put in the header.
+	IDSigned bool
+	// Signature is the decoded signature that matched; nil for token
+	// schemes, whose token is the secret itself. It identifies the
+	// delivery (with the body) without revealing the secret.
+	Signature []byte
 }
 
 // Check is a verification in progress: Begin has parsed the headers, the
@@ -245,12 +253,13 @@ func (c *Check) Finish() (Result, error) {
 		return res, nil
 	}
 	matched := -1
+	var matchedSig []byte
 	for i, m := range c.macs {
 		writeParts(m, c.scheme.after, c.id, c.ts)
 		want := m.Sum(nil)
 		for _, sig := range c.sigs {
 			if hmac.Equal(sig, want) && matched < 0 {
-				matched = i
+				matched, matchedSig = i, sig
 			}
 		}
 	}
@@ -258,6 +267,8 @@ func (c *Check) Finish() (Result, error) {
 		return res, fail(WrongSignature, c.header, "signature does not match the body under any configured secret")
 	}
 	res.Key = c.keys[matched].Label
+	res.IDSigned = c.scheme.usesID
+	res.Signature = matchedSig
 	return res, nil
 }
 
