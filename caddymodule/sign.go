@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -63,6 +62,9 @@ type Sign struct {
 	// SchemeFields describe a generic hmac scheme.
 	SchemeFields
 
+	// BodyOptions bound the memory and time reading a body may take.
+	BodyOptions
+
 	core
 	owned []string // headers the scheme sets; incoming copies are dropped
 }
@@ -93,6 +95,7 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	s.provisionBody(s.BodyOptions)
 	s.logExpired(keys.expired)
 	s.keys = keys.active
 	s.owned = headerNames(s.scheme, true)
@@ -111,7 +114,7 @@ func (s *Sign) Validate() error {
 	if s.MaxBody < 0 {
 		return fmt.Errorf("max_body must not be negative")
 	}
-	return nil
+	return s.BodyOptions.validate()
 }
 
 // ServeHTTP signs the request and calls next.
@@ -125,10 +128,6 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		s.requests.WithLabelValues("unsigned", "").Inc()
 		return next.ServeHTTP(w, r)
 	}
-	body, err := s.body(w, r, io.Discard)
-	if err != nil {
-		return err
-	}
 	now := s.now()
 	keys := make([][]byte, 0, len(s.keys))
 	label := ""
@@ -141,14 +140,20 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		}
 	}
 	if len(keys) == 0 {
-		putBuf(body)
-		return s.refuse(r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
+		return s.refuseUnread(w, r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
+	// Signed as it is read, in one pass: the body may be spooled to a file.
 	id := signer.NewID()
-	for name, vals := range signer.Sign(s.scheme, keys, signer.Message{Body: body, ID: id, Time: now}) {
+	signing := signer.Begin(s.scheme, keys, id, now)
+	body, err := s.body(w, r, signing)
+	if err != nil {
+		return err
+	}
+	for name, vals := range signing.Header() {
 		r.Header[name] = vals
 	}
 	restoreBody(r, body)
+	defer body.Release()
 	s.requests.WithLabelValues("signed", label).Inc()
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.webhook.id", id)

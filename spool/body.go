@@ -279,8 +279,12 @@ func (b *Body) Close() error {
 }
 
 // Release says the request is over: the memory or file goes back now, or
-// at the end of a read in progress. It may be called more than once.
+// at the end of a read in progress. It may be called more than once, and
+// on a nil Body.
 func (b *Body) Release() {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.releaseLocked()
