@@ -41,7 +41,7 @@ type BodyOptions struct {
 	// ReadTimeout is how long a client has to send the whole body, from
 	// when the handler starts reading it; a client that is slower gets a
 	// 408 and the connection is closed. It tightens, never loosens, the
-	// server's own timeouts (read_body, read_idle_timeout). Default: 30s.
+	// server's own timeouts (read_body, read_body_idle). Default: 30s.
 	ReadTimeout caddy.Duration `json:"read_timeout,omitempty"`
 }
 
