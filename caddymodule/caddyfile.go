@@ -35,7 +35,7 @@ func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 }
 
 const (
-	sharedSubdirectives = "secret, max_body, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
+	sharedSubdirectives = "secret, max_body, buffer_memory, read_timeout, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
 	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, " + sharedSubdirectives
 	signSubdirectives   = "keep_header, " + sharedSubdirectives
 )
@@ -46,6 +46,8 @@ const (
 //		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
 //		tolerance   <duration>
 //		max_body    <size>
+//		buffer_memory <size>      # bodies held in memory by this route at once; default 64MiB, the rest spooled to temp files
+//		read_timeout  <duration>  # time a client has to send its body; default 30s, then 408
 //		name        <route name for logs and metrics>
 //		legacy_sha1
 //		strip_signature
@@ -88,7 +90,7 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "strip_signature":
 			v.StripSignature = true
 		default:
-			ok, err := parseShared(d, shared{&v.Secrets, &v.MaxBody, &v.Name, &v.InsecureUnsigned, &v.SchemeFields})
+			ok, err := parseShared(d, shared{&v.Secrets, &v.MaxBody, &v.Name, &v.InsecureUnsigned, &v.SchemeFields, &v.BodyOptions})
 			if err != nil {
 				return err
 			}
@@ -121,6 +123,8 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //	webhook_sign [<matcher>] <scheme> [<secret>] {
 //		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
 //		max_body    <size>
+//		buffer_memory <size>      # bodies held in memory by this route at once; default 64MiB, the rest spooled to temp files
+//		read_timeout  <duration>  # time a client has to send its body; default 30s, then 408
 //		name        <route name for logs and metrics>
 //		keep_header Authorization|Cookie|Proxy-Authorization   # repeatable
 //		insecure_unsigned
@@ -168,7 +172,7 @@ func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			s.KeepHeaders = append(s.KeepHeaders, arg)
 		} else {
-			ok, err := parseShared(d, shared{&s.Secrets, &s.MaxBody, &s.Name, &s.InsecureUnsigned, &s.SchemeFields})
+			ok, err := parseShared(d, shared{&s.Secrets, &s.MaxBody, &s.Name, &s.InsecureUnsigned, &s.SchemeFields, &s.BodyOptions})
 			if err != nil {
 				return err
 			}
@@ -223,6 +227,7 @@ type shared struct {
 	name     *string
 	unsigned *bool
 	scheme   *SchemeFields
+	body     *BodyOptions
 }
 
 func parseShared(d *caddyfile.Dispenser, f shared) (bool, error) {
@@ -250,6 +255,26 @@ func parseShared(d *caddyfile.Dispenser, f shared) (bool, error) {
 			return true, d.Errf("max_body: %q is not a size; write e.g. 25MiB or 512KB", arg)
 		}
 		*f.maxBody = int64(size)
+	case "buffer_memory":
+		arg, err := oneArg(d)
+		if err != nil {
+			return true, err
+		}
+		size, err := humanize.ParseBytes(arg)
+		if err != nil || size == 0 || size > 1<<40 {
+			return true, d.Errf("buffer_memory: %q is not a size; write e.g. 64MiB or 512KB (bodies held in memory by this route at once)", arg)
+		}
+		f.body.BufferMemory = int64(size)
+	case "read_timeout":
+		arg, err := oneArg(d)
+		if err != nil {
+			return true, err
+		}
+		dur, err := caddy.ParseDuration(arg)
+		if err != nil || dur <= 0 {
+			return true, d.Errf("read_timeout: %q is not a positive duration; write e.g. 30s or 2m", arg)
+		}
+		f.body.ReadTimeout = caddy.Duration(dur)
 	case "insecure_unsigned":
 		*f.unsigned = true
 	default:

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/hookguard/hookguard/spool"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -23,6 +24,8 @@ type core struct {
 	keys     []verifier.Key
 	unsigned bool
 	maxBody  int64
+	budget   *spool.Budget // memory for this route's bodies in flight
+	readTO   time.Duration
 	logger   *zap.Logger
 	requests *prometheus.CounterVec // curried: outcome, key
 	refusal  string                 // the log message of a refused request
@@ -51,6 +54,21 @@ func (c *core) provision(ctx caddy.Context, handler, scheme, route string, g Sch
 	return m, nil
 }
 
+// provisionBody sets up the body options. Each config gets its own budget:
+// requests still in flight under the config it replaces keep the old one,
+// so a reload may briefly hold up to twice the memory.
+func (c *core) provisionBody(o BodyOptions) {
+	limit := o.BufferMemory
+	if limit == 0 {
+		limit = DefaultBufferMemory
+	}
+	c.budget = spool.NewBudget(limit)
+	c.readTO = time.Duration(o.ReadTimeout)
+	if c.readTO == 0 {
+		c.readTO = time.Duration(DefaultReadTimeout)
+	}
+}
+
 // logExpired warns, at every load, of secrets past their not_after.
 func (c *core) logExpired(labels []string) {
 	for _, k := range labels {
@@ -59,19 +77,42 @@ func (c *core) logExpired(labels []string) {
 }
 
 // body reads the request body (bounded by max_body, 413 up front when
-// Content-Length says so) while feeding it to w.
-func (c *core) body(w http.ResponseWriter, r *http.Request, into io.Writer) ([]byte, error) {
+// Content-Length says so; by read_timeout, 408) while feeding it to w. It
+// is held in memory within the route's buffer_memory and spooled to a
+// temporary file beyond it.
+func (c *core) body(w http.ResponseWriter, r *http.Request, into io.Writer) (*spool.Body, error) {
 	if r.ContentLength > c.maxBody {
 		return nil, c.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
-	body, err := readBody(w, r, c.maxBody, into)
+	// Through Caddy's read idle timeout wrapper (which takes a handler's
+	// deadline as a ceiling on its own idle deadline) or on the connection
+	// itself. A writer that cannot set one (a test recorder) still has the
+	// server's own timeouts.
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(c.readTO)) == nil
+	body, err := readBody(w, r, c.maxBody, c.budget, into)
+	if deadline && (err == nil || !isTimeout(err)) {
+		// The body is read: the deadline must not outlive it. After a
+		// timeout it stays, and the connection is closed anyway.
+		rc.SetReadDeadline(time.Time{})
+	}
 	if err == nil {
+		if body != nil && body.Spooled() {
+			if ce := c.logger.Check(zapcore.DebugLevel, "body spooled to a temporary file: buffer_memory in use"); ce != nil {
+				ce.Write(zap.Int64("size", body.Len()), zap.Int64("buffer_memory", c.budget.Limit()))
+			}
+		}
 		return body, nil
 	}
 	var he caddyhttp.HandlerError
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		return nil, c.refuseUnread(w, r, http.StatusRequestEntityTooLarge, err)
+	case isTimeout(err):
+		return nil, c.refuseUnread(w, r, http.StatusRequestTimeout, errReadTimeout)
+	case errors.Is(err, spool.ErrSpool):
+		c.logger.Error("cannot spool a request body to a temporary file", zap.Error(err))
+		return nil, c.refuseUnread(w, r, http.StatusServiceUnavailable, err)
 	case errors.As(err, &he): // e.g. request_body's own limit
 		closeAfterReply(w, r)
 		return nil, err
@@ -130,8 +171,13 @@ func reasonOf(err error) string {
 	if errors.As(err, &ve) {
 		return string(ve.Reason)
 	}
-	if errors.Is(err, errBodyTooLarge) {
+	switch {
+	case errors.Is(err, errBodyTooLarge):
 		return "body_too_large"
+	case errors.Is(err, errReadTimeout):
+		return "read_timeout"
+	case errors.Is(err, spool.ErrSpool):
+		return "spool_error"
 	}
 	return "error"
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
-	"hash"
 	"net/http"
 	"strings"
 
@@ -25,7 +24,10 @@ const verifiedVar = "hookguard.verified_delivery"
 type verifiedDelivery struct {
 	scheme string // the verifying route's scheme name
 	id     string // the sender's delivery id, only where its signature covers it
-	sig    []byte // the signature that matched; nil for token schemes
+	// digest identifies the delivery: the signature that matched (it
+	// covers the body), or for a token scheme, which signs nothing, the
+	// body's SHA-256 (never the token: it is the secret).
+	digest []byte
 }
 
 // String keeps {http.vars.hookguard.verified_delivery} from printing the
@@ -36,7 +38,10 @@ func (d *verifiedDelivery) String() string { return "verified " + d.scheme + " w
 // Call it only once the signature has been checked, never under
 // insecure_unsigned.
 func markVerified(r *http.Request, scheme string, res verifier.Result) {
-	d := &verifiedDelivery{scheme: scheme, sig: res.Signature}
+	d := &verifiedDelivery{scheme: scheme, digest: res.Signature}
+	if d.digest == nil {
+		d.digest = res.BodyDigest
+	}
 	if res.IDSigned {
 		d.id = res.ID
 	}
@@ -49,27 +54,25 @@ func verifiedOf(r *http.Request) *verifiedDelivery {
 	return d
 }
 
-// idDigest starts the digest a derived delivery id is made of, for a
-// sender whose id is not signed (GitHub's X-GitHub-Delivery, for one, can
-// be changed by anyone who replays the webhook): SHA-256 of a domain
-// label, the scheme name and the matched signature, each length-prefixed
-// so no two inputs run together, then the body (written by the caller).
-// The same webhook always gets the same id; a token scheme's id depends on
-// the body alone, since its token is the secret and must not be hashed
-// into a value that is sent on.
-func (d *verifiedDelivery) idDigest() hash.Hash {
+// outgoingID is the delivery id a re-signed webhook goes out with: the
+// sender's own where its signature covers it, else one derived from what
+// was verified (GitHub's X-GitHub-Delivery, for one, can be changed by
+// anyone who replays the webhook): SHA-256 of a domain label, the scheme
+// name and the digest, each length-prefixed so no two inputs run together,
+// in signer.NewID's msg_ style. The same webhook always gets the same id.
+// It is known before the body is read, so webhook_sign still signs in the
+// pass that reads the body.
+func (d *verifiedDelivery) outgoingID() string {
+	if d.id != "" {
+		return d.id
+	}
 	h := sha256.New()
 	h.Write([]byte("hookguard derived webhook id v1\x00"))
-	for _, field := range [][]byte{[]byte(d.scheme), d.sig} {
+	for _, field := range [][]byte{[]byte(d.scheme), d.digest} {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
 		h.Write(n[:])
 		h.Write(field)
 	}
-	return h
-}
-
-// derivedID formats a digest as a message id in signer.NewID's style.
-func derivedID(sum []byte) string {
-	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil)[:16]))
 }

@@ -3,8 +3,6 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -101,6 +99,9 @@ type Sign struct {
 	// SchemeFields describe a generic hmac scheme.
 	SchemeFields
 
+	// BodyOptions bound the memory and time reading a body may take.
+	BodyOptions
+
 	core
 	owned []string // headers the scheme sets; incoming copies are dropped
 	drop  []string // caller credentials dropped (callerCredentials minus KeepHeaders)
@@ -139,6 +140,7 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
 	}
+	s.provisionBody(s.BodyOptions)
 	s.logExpired(keys.expired)
 	s.keys = keys.active
 	s.owned = headerNames(s.scheme, true)
@@ -170,7 +172,7 @@ func (s *Sign) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return s.BodyOptions.validate()
 }
 
 // checkKeepHeader refuses a keep_header that would do nothing: a header
@@ -198,19 +200,6 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		s.requests.WithLabelValues("unsigned", "").Inc()
 		return next.ServeHTTP(w, r)
 	}
-	// After webhook_verify, the id comes from what was verified (see
-	// verifiedDelivery), so a replay of one webhook keeps one id.
-	verified := verifiedOf(r)
-	var idDigest hash.Hash
-	var into io.Writer = io.Discard
-	if verified != nil && verified.id == "" {
-		idDigest = verified.idDigest()
-		into = idDigest
-	}
-	body, err := s.body(w, r, into)
-	if err != nil {
-		return err
-	}
 	now := s.now()
 	keys := make([][]byte, 0, len(s.keys))
 	label := ""
@@ -223,20 +212,25 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		}
 	}
 	if len(keys) == 0 {
-		putBuf(body)
-		return s.refuse(r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
+		return s.refuseUnread(w, r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
+	// Signed as it is read, in one pass: the body may be spooled to a file.
 	id := signer.NewID()
-	switch {
-	case idDigest != nil:
-		id = derivedID(idDigest.Sum(nil))
-	case verified != nil:
-		id = verified.id
+	// After webhook_verify, the id comes from what was verified (see
+	// verifiedDelivery), so a replay of one webhook keeps one id.
+	if d := verifiedOf(r); d != nil {
+		id = d.outgoingID()
 	}
-	for name, vals := range signer.Sign(s.scheme, keys, signer.Message{Body: body, ID: id, Time: now}) {
+	signing := signer.Begin(s.scheme, keys, id, now)
+	body, err := s.body(w, r, signing)
+	if err != nil {
+		return err
+	}
+	for name, vals := range signing.Header() {
 		r.Header[name] = vals
 	}
 	restoreBody(r, body)
+	defer body.Release()
 	s.requests.WithLabelValues("signed", label).Inc()
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.webhook.id", id)

@@ -224,12 +224,12 @@ func TestSignTrustsOnlyVerifiedDeliveries(t *testing.T) {
 	if id := idOf(&verifiedDelivery{scheme: "standard", id: "msg_sender"}); id != "msg_sender" {
 		t.Errorf("the sender's signed id was not kept: %q", id)
 	}
-	gh := &verifiedDelivery{scheme: "github", sig: []byte("matched signature")}
+	gh := &verifiedDelivery{scheme: "github", digest: []byte("matched signature")}
 	a, b := idOf(gh), idOf(gh)
 	if a != b || !strings.HasPrefix(a, "msg_") || len(a) != len(signer.NewID()) {
 		t.Errorf("derived ids %q, %q: want equal, in msg_ form", a, b)
 	}
-	if c := idOf(&verifiedDelivery{scheme: "github", sig: []byte("another signature")}); c == a {
+	if c := idOf(&verifiedDelivery{scheme: "github", digest: []byte("another signature")}); c == a {
 		t.Errorf("two signatures give one id %q", c)
 	}
 }

@@ -86,6 +86,9 @@ type Verify struct {
 	// SchemeFields describe a generic hmac or token scheme.
 	SchemeFields
 
+	// BodyOptions bound the memory and time reading a body may take.
+	BodyOptions
+
 	core
 	tolerance time.Duration
 	strip     []string
@@ -126,6 +129,7 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	v.provisionBody(v.BodyOptions)
 	v.duration = m.duration.MustCurryWith(prometheus.Labels{"scheme": v.Scheme, "route": v.Name})
 	s := v.scheme
 
@@ -196,7 +200,7 @@ func (v *Verify) Validate() error {
 	if v.Tolerance != nil && *v.Tolerance < 0 {
 		return fmt.Errorf("tolerance must not be negative")
 	}
-	return nil
+	return v.BodyOptions.validate()
 }
 
 // ServeHTTP verifies the request and, only if it passes, calls next.
@@ -212,6 +216,7 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 			return err
 		}
 		restoreBody(r, body)
+		defer body.Release()
 		v.requests.WithLabelValues("unsigned", "").Inc()
 		repl.Set("http.webhook.verified", false)
 		repl.Set("http.webhook.scheme", v.Scheme)
@@ -228,10 +233,11 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	res, err := check.Finish()
 	if err != nil {
-		putBuf(body) // nothing of a failed request goes on
+		body.Release() // nothing of a failed request goes on
 		return v.refuse(r, http.StatusUnauthorized, err)
 	}
 	restoreBody(r, body)
+	defer body.Release()
 	v.duration.WithLabelValues().Observe(time.Since(start).Seconds())
 	v.requests.WithLabelValues("verified", res.Key).Inc()
 	// What goes on is what was verified: no other header set, no

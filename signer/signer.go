@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -29,37 +28,9 @@ type Message struct {
 // header (everything but Standard Webhooks, Svix and Stripe) sign with the
 // first key only.
 func Sign(s *verifier.Scheme, keys [][]byte, m Message) http.Header {
-	names := s.HeaderSets[0]
-	h := make(http.Header)
-	ts := strconv.FormatInt(m.Time.Unix(), 10)
-	if names.ID != "" && m.ID != "" {
-		h.Set(names.ID, m.ID)
-	}
-	if names.Timestamp != "" {
-		h.Set(names.Timestamp, ts)
-	}
-	if len(keys) == 0 {
-		return h
-	}
-	switch s.Format {
-	case verifier.FormatToken:
-		h.Set(names.Signature, string(keys[0]))
-	case verifier.FormatSingle:
-		h.Set(names.Signature, s.Prefix+s.Encode(s.Digest(keys[0], m.ID, ts, m.Body)))
-	case verifier.FormatStripe:
-		parts := []string{"t=" + ts}
-		for _, k := range keys {
-			parts = append(parts, "v1="+s.Encode(s.Digest(k, m.ID, ts, m.Body)))
-		}
-		h.Set(names.Signature, strings.Join(parts, ","))
-	case verifier.FormatStandard:
-		parts := make([]string, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, "v1,"+s.Encode(s.Digest(k, m.ID, ts, m.Body)))
-		}
-		h.Set(names.Signature, strings.Join(parts, " "))
-	}
-	return h
+	g := Begin(s, keys, m.ID, m.Time)
+	g.Write(m.Body)
+	return g.Header()
 }
 
 // NewID returns a fresh random message id in the "msg_" style Standard

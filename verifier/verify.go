@@ -40,9 +40,12 @@ type Result struct {
 	// sender's own and not whatever a replayer put in the header.
 	IDSigned bool
 	// Signature is the decoded signature that matched; nil for token
-	// schemes, whose token is the secret itself. It identifies the
-	// delivery (with the body) without revealing the secret.
+	// schemes, whose token is the secret itself. It covers the body, so
+	// it identifies the delivery without revealing the secret.
 	Signature []byte
+	// BodyDigest is the SHA-256 of the body for token schemes, which sign
+	// nothing: with no signature, it is what identifies the delivery.
+	BodyDigest []byte
 }
 
 // Check is a verification in progress: Begin has parsed the headers, the
@@ -94,10 +97,12 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 	var problem string
 	switch s.Format {
 	case FormatToken:
-		// Nothing is hashed: a wrong token fails before the body is read.
+		// A wrong token fails before the body is read. The body is only
+		// digested, to identify the delivery (Result.BodyDigest).
 		if err := c.matchToken(raw); err != nil {
 			return nil, err
 		}
+		c.macs = []hash.Hash{sha256.New()}
 		return c, nil
 	case FormatSingle:
 		var sig []byte
@@ -250,6 +255,7 @@ func (c *Check) Finish() (Result, error) {
 	res := Result{ID: c.id, Timestamp: c.ts, Headers: c.set}
 	if c.scheme.Format == FormatToken {
 		res.Key = c.keys[0].Label
+		res.BodyDigest = c.macs[0].Sum(nil)
 		return res, nil
 	}
 	matched := -1
