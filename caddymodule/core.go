@@ -94,7 +94,7 @@ func (c *core) body(w http.ResponseWriter, r *http.Request, into io.Writer) (*sp
 	if deadline && (err == nil || !isTimeout(err)) {
 		// The body is read: the deadline must not outlive it. After a
 		// timeout it stays, and the connection is closed anyway.
-		rc.SetReadDeadline(time.Time{})
+		_ = rc.SetReadDeadline(time.Time{}) // it was set above, so it can be cleared
 	}
 	if err == nil {
 		if body != nil && body.Spooled() {

@@ -100,7 +100,7 @@ func (b *Body) fill(src io.Reader, size int64, dir string, w io.Writer) error {
 		}
 		n, err := src.Read(dst)
 		if n > 0 {
-			w.Write(dst[:n])
+			_, _ = w.Write(dst[:n]) // w hashes the body: its writes do not fail
 			if &dst[0] == &scratch[0] {
 				// More than announced (a source that does not hold the
 				// sender to its length): keep it all the same.
@@ -178,7 +178,7 @@ func (b *Body) spill(src io.Reader, dir string, w io.Writer, pending []byte) err
 	for {
 		n, err := src.Read(chunk)
 		if n > 0 {
-			w.Write(chunk[:n])
+			_, _ = w.Write(chunk[:n]) // w hashes the body: its writes do not fail
 			if _, werr := f.Write(chunk[:n]); werr != nil {
 				return fmt.Errorf("%w: %v", ErrSpool, werr)
 			}
@@ -303,7 +303,7 @@ func (b *Body) releaseLocked() {
 	if b.file != nil {
 		b.file.Close()
 		if b.name != "" {
-			os.Remove(b.name)
+			_ = os.Remove(b.name) // best effort: the file is already closed and freed
 		}
 		b.file = nil
 	}

@@ -151,7 +151,7 @@ func TestReadSpills(t *testing.T) {
 			data := randomBytes(c.size)
 			budget := NewBudget(c.limit)
 			hint := int64(c.size)
-			var src io.Reader = iotest.HalfReader(bytes.NewReader(data))
+			src := iotest.HalfReader(bytes.NewReader(data))
 			if !c.known {
 				hint, src = -1, &chunked{src, 7000}
 			}
