@@ -51,8 +51,8 @@ func init() {
 // replay. Where the sender's signature covers its id (standard, svix, a
 // generic scheme signing {id}), that id is kept; otherwise (github,
 // stripe, slack, ...) the id is msg_ and a SHA-256 digest of the verifying
-// scheme, the signature that matched and the body; for token schemes, of
-// the body alone.
+// scheme and the signature that matched, which covers the body; for token
+// schemes, which sign nothing, of the body's SHA-256.
 //
 // Whether the receiver's TLS certificate is verified is set per route in
 // reverse_proxy's transport (tls_trust_pool, tls_server_name,

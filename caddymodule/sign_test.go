@@ -199,7 +199,7 @@ func TestSignGitHubDropsLegacyHeader(t *testing.T) {
 // only when webhook_verify put its own unexported type there; a value
 // anyone can set under the same name (the vars directive sets strings)
 // gets a fresh id. A verified delivery whose id is not signed gets the
-// derived id, the same for the same signature and body.
+// derived id, the same for the same verified signature.
 func TestSignTrustsOnlyVerifiedDeliveries(t *testing.T) {
 	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
 	if err := provisionSign(t, s); err != nil {
