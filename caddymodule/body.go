@@ -81,6 +81,12 @@ func readBody(rw http.ResponseWriter, r *http.Request, max int64, budget *spool.
 // releases the body once the next handler has returned; the transport
 // releases it earlier if it reads it to the end and closes it.
 func restoreBody(r *http.Request, body *spool.Body) {
+	// Trailers arrive after the body and are covered by no signature: a
+	// request's trailers (and the Trailer header announcing them) never go
+	// on. Left in place they would reach the app as headers it could take
+	// for verified ones, and make reverse_proxy send the body chunked.
+	r.Trailer = nil
+	r.Header.Del("Trailer")
 	r.TransferEncoding = nil
 	if body == nil || body.Len() == 0 {
 		body.Release()

@@ -119,6 +119,7 @@ type received struct {
 	Size             int64 // bytes of body actually read
 	Digest           [sha256.Size]byte
 	ReadErr          error
+	Trailer          http.Header // trailers, once the body was read
 }
 
 // upstream is the app behind Caddy: it records every request that reaches
@@ -192,6 +193,7 @@ func (u *upstream) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		TransferEncoding: slices.Clone(r.TransferEncoding),
 		Size:             n,
 		ReadErr:          err,
+		Trailer:          r.Trailer.Clone(),
 	}
 	copy(rec.Digest[:], h.Sum(nil))
 	u.add(rec)

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -134,5 +135,43 @@ func TestMalformedSignatureRefusedBeforeBody(t *testing.T) {
 	wantRejected(t, a, http.StatusUnauthorized, up, 0)
 	if a.BodyRead != int64(len(body)) {
 		t.Errorf("the client sent %d of %d body bytes for a well-formed signature", a.BodyRead, len(body))
+	}
+}
+
+// TestTrailersNeverReachTheApp: a validly signed chunked webhook that
+// carries trailers (a second signature, a delivery id, a Standard Webhooks
+// id) reaches the app with its body byte for byte and a Content-Length,
+// and without the trailers or the Trailer header: nothing signed them.
+// Before, the app got the body chunked and the trailers after it.
+func TestTrailersNeverReachTheApp(t *testing.T) {
+	up, secrets := hygieneGateway(t, false)
+	body := []byte(`{"zen":"trailers"}`)
+	h := presetSigner(t, "github")(secrets["github"], body, "d-1", time.Now())
+	req, err := http.NewRequest(http.MethodPost, gatewayURL+"/github", &countingReader{r: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h
+	req.ContentLength = -1
+	req.Trailer = http.Header{
+		"X-Hub-Signature-256": {"sha256=" + strings.Repeat("00", 32)},
+		"X-Github-Delivery":   {"trailer-evil"},
+		"Webhook-Id":          {"evil"},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := up.only(t)
+	wantBodyThrough(t, got, body)
+	if len(got.Trailer) != 0 || got.Header.Get("Trailer") != "" {
+		t.Errorf("trailers reached the app: %v (Trailer header %q)", got.Trailer, got.Header.Get("Trailer"))
+	}
+	if got.Header.Get("X-Github-Delivery") != "d-1" || len(got.Header.Values("X-Hub-Signature-256")) != 1 {
+		t.Errorf("verified headers changed: %v", got.Header)
 	}
 }
