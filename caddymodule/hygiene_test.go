@@ -52,3 +52,36 @@ func TestVerifiedHeadersSurvive(t *testing.T) {
 		t.Errorf("verified headers lost: %v", next.h)
 	}
 }
+
+// TestSignDropsLookAlikes: a caller's look-alikes of the headers
+// webhook_sign sets (review finding D) never reach the receiver next to
+// the fresh ones; other headers pass.
+func TestSignDropsLookAlikes(t *testing.T) {
+	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
+	if err := provisionSign(t, s); err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{
+		"Webhook_signature": {"v1,evil"},
+		"Webhook_timestamp": {"1"},
+		"Webhook.id":        {"evil"},
+		"Webhook-Id":        {"evil"},
+		"X-Other_header":    {"kept"},
+	}
+	r, _ := request(strings.NewReader("{}"), h)
+	next := new(headerRecorder)
+	if err := s.ServeHTTP(httptest.NewRecorder(), r, next); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"Webhook_signature", "Webhook_timestamp", "Webhook.id"} {
+		if vals, ok := next.h[bad]; ok {
+			t.Errorf("look-alike %s: %q reached the receiver", bad, vals)
+		}
+	}
+	if id := next.h.Get("Webhook-Id"); id == "evil" || id == "" {
+		t.Errorf("Webhook-Id = %q, want a fresh id", id)
+	}
+	if next.h.Get("X-Other_header") != "kept" {
+		t.Error("an unrelated header was dropped")
+	}
+}

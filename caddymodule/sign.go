@@ -188,10 +188,10 @@ func checkKeepHeader(name string) error {
 // ServeHTTP signs the request and calls next.
 func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// A signature that came in with the request is never passed on, nor
-	// are the caller's credentials unless kept.
-	for _, h := range s.owned {
-		r.Header.Del(h)
-	}
+	// a look-alike of the headers set here (Webhook_Signature, webhook.id:
+	// a CGI-style receiver folds them into the real ones), nor the
+	// caller's credentials unless kept.
+	s.scheme.DropUnverified(r.Header, verifier.Headers{})
 	for _, h := range s.drop {
 		r.Header.Del(h)
 	}
