@@ -2,6 +2,9 @@ package integration
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -174,4 +177,42 @@ func TestTrailersNeverReachTheApp(t *testing.T) {
 	if got.Header.Get("X-Github-Delivery") != "d-1" || len(got.Header.Values("X-Hub-Signature-256")) != 1 {
 		t.Errorf("verified headers changed: %v", got.Header)
 	}
+}
+
+// TestResplitWebhookRefused (review C): a generic route that signs
+// "{id}.{body}", re-signed with Standard Webhooks for the app. Moving the
+// boundary between id and body keeps the bytes, and so the signature, the
+// same; the shifted request is refused and the app only ever gets the
+// sender's own split.
+func TestResplitWebhookRefused(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	secret, appSecret := rawSecret(t), whsecSecret(t)
+	loadConfig(t, proxySnippet(up)+fmt.Sprintf(`
+http://localhost:%d {
+	handle /hmac {
+		webhook_verify hmac %q {
+			header X-Sig
+			signed_content "{id}.{body}"
+			id_header X-Id
+		}
+		webhook_sign standard %q
+		import proxy
+	}
+%s
+}
+`, httpPort, secret, appSecret, errorsBlock))
+	sign := func(id, body string) string {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(id + "." + body))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	sig := sign("evt_1", "a=1&note=x.y&amount=100")
+	a := send(t, delivery{Path: "/hmac", Body: []byte("a=1&note=x.y&amount=100"), Header: http.Header{"X-Sig": {sig}, "X-Id": {"evt_1"}}})
+	wantStatus(t, a, http.StatusOK)
+	wantBodyThrough(t, up.only(t), []byte("a=1&note=x.y&amount=100"))
+
+	up.reset()
+	a = send(t, delivery{Path: "/hmac", Body: []byte("y&amount=100"), Header: http.Header{"X-Sig": {sig}, "X-Id": {"evt_1.a=1&note=x"}}})
+	wantRejected(t, a, http.StatusUnauthorized, up, 0)
 }

@@ -437,6 +437,12 @@ func TestStandardLibsDeliberateDifferences(t *testing.T) {
 			check("short v1 next to a good one", stdHeaders(lc.prefix, id, ts, "v1,AQID "+sig), verdict{lib: true, ours: false})
 			check("junk v1 next to a good one", stdHeaders(lc.prefix, id, ts, sig+" v1,!!!!"), verdict{lib: true, ours: false})
 
+			// Stricter: an id with a "." (the text after {id} in
+			// "{id}.{timestamp}.{body}"): such an id could be split off
+			// at another "." (see separators). No sender uses one.
+			dsig, _ := lib.Sign(id+".1", time.Unix(tsInt, 0), body)
+			check("id with a dot", stdHeaders(lc.prefix, id+".1", ts, dsig), verdict{lib: true, ours: false})
+
 			// More lenient, harmlessly: base64 without padding. The
 			// libraries compare encoded strings; we compare decoded bytes,
 			// so the same MAC written without "=" passes here only.

@@ -104,6 +104,10 @@ type Scheme struct {
 	after  []part // what is hashed after it
 	usesID bool   // the content signs the delivery id, so it must be sent
 	names  []headerName
+	// idForbidden holds the characters of the literal text next to {id}:
+	// an id containing none of them can be split from its neighbours in
+	// one way only (see separators).
+	idForbidden string
 }
 
 type partKind int
@@ -112,6 +116,7 @@ const (
 	partLiteral partKind = iota
 	partTimestamp
 	partID
+	partBody // only in separators' view of the whole template
 )
 
 type part struct {
@@ -168,6 +173,9 @@ func (s *Scheme) Init() error {
 		}
 	}
 	s.before, s.after = before, after
+	if s.idForbidden, err = separators(before, after); err != nil {
+		return fmt.Errorf("scheme %s: content %q: %w", s.Name, content, err)
+	}
 	if s.Fallback != nil {
 		return s.Fallback.Init()
 	}
@@ -227,6 +235,39 @@ func parseContent(tmpl string) (before, after []part, err error) {
 	}
 	return parts[:body], parts[body:], nil
 }
+
+// separators checks that what is signed splits back into its parts in one
+// way only, given that tokens already have literal text between them. A
+// timestamp is digits, so the text next to {timestamp} must not continue
+// with a digit on that side. An id is free text: it is split off at the
+// literal next to it, so an id may not contain any character of that
+// literal (returned, for Begin to enforce): if ids never do, any other
+// split of the same bytes would need an id that does. (A sender whose ids
+// contain those characters cannot use such a template: its deliveries are
+// refused, never misread.) {body} takes the rest, whatever it holds.
+func separators(before, after []part) (idForbidden string, err error) {
+	seq := append(append(append([]part(nil), before...), part{kind: partBody}), after...)
+	for i, p := range seq {
+		var prev, next string
+		if i > 0 && seq[i-1].kind == partLiteral {
+			prev = seq[i-1].text
+		}
+		if i+1 < len(seq) && seq[i+1].kind == partLiteral {
+			next = seq[i+1].text
+		}
+		switch p.kind {
+		case partTimestamp:
+			if prev != "" && isDigit(prev[len(prev)-1]) || next != "" && isDigit(next[0]) {
+				return "", fmt.Errorf("the text next to {timestamp} touches it with a digit, so the timestamp's digits could be split more than one way; put a non-digit next to it, e.g. {timestamp}.")
+			}
+		case partID:
+			idForbidden += prev + next
+		}
+	}
+	return idForbidden, nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // DecodeSecret turns a configured secret into key bytes.
 func (s *Scheme) DecodeSecret(secret string) ([]byte, error) {

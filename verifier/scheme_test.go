@@ -1,6 +1,7 @@
 package verifier_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"hash"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +142,48 @@ func TestAdjacentTokensWereAmbiguous(t *testing.T) {
 	h.Set("X-Ts", "11700000000")
 	_, err := s.Verify(h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow)
 	wantReason(t, err, verifier.WrongSignature)
+}
+
+// TestIDCannotBeResplit (review C): under "{id}.{body}" the MAC of id
+// "evt_1", body "a=1&note=x.y" is also the MAC of id "evt_1.a=1&note=x",
+// body "y". An id may not contain a character of the text next to {id},
+// so only the sender's split verifies; the same holds for a separator
+// that overlaps itself ("..") and for text on either side of {id}.
+func TestIDCannotBeResplit(t *testing.T) {
+	key := []byte("generic-secret-123")
+	for _, c := range []struct {
+		content                    string
+		id, body, evilID, evilBody string
+	}{
+		{"{id}.{body}", "evt_1", "a=1&note=x.y&amount=100", "evt_1.a=1&note=x", "y&amount=100"},
+		{"{id}..{body}", "x", ".tail", "x.", "tail"},
+		{"{body}|{id}", "evt", "a|b", "b|evt", "a"},
+		{"{timestamp}.{id}.{body}", "evt", "x.y", "evt.x", "y"},
+	} {
+		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}},
+			Algorithm: "sha256", Encoding: verifier.Hex, Content: c.content}
+		if err := s.Init(); err != nil {
+			t.Fatalf("%s: %v", c.content, err)
+		}
+		ts := strconv.FormatInt(fixedNow.Unix(), 10)
+		sig := hex.EncodeToString(s.Digest(key, c.id, ts, []byte(c.body)))
+		if !bytes.Equal(s.Digest(key, c.id, ts, []byte(c.body)), s.Digest(key, c.evilID, ts, []byte(c.evilBody))) {
+			t.Fatalf("%s: the two splits should sign the same bytes", c.content)
+		}
+		keys := []verifier.Key{{Secret: key}}
+		_, err := s.Verify(hdr("X-Sig", sig, "X-Id", c.id, "X-Ts", ts), []byte(c.body), keys, time.Minute, fixedNow)
+		wantReason(t, err, "")
+		_, err = s.Verify(hdr("X-Sig", sig, "X-Id", c.evilID, "X-Ts", ts), []byte(c.evilBody), keys, time.Minute, fixedNow)
+		wantReason(t, err, verifier.MalformedHeader)
+	}
+	// A timestamp's digits must not run into literal digits.
+	for _, content := range []string{"{timestamp}1.{body}", "v1{timestamp}.{body}", "{body}.{timestamp}0"} {
+		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts"}},
+			Algorithm: "sha256", Encoding: verifier.Hex, Content: content}
+		if err := s.Init(); err == nil || !strings.Contains(err.Error(), "non-digit") {
+			t.Errorf("Init(%q) = %v, want an error about digits next to {timestamp}", content, err)
+		}
+	}
 }
 
 func TestGenericAlgorithmsAndEncodings(t *testing.T) {

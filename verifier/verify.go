@@ -135,6 +135,11 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 	if c.id == "" && s.usesID {
 		return nil, fail(MissingHeader, set.ID, "not present")
 	}
+	if s.usesID && strings.ContainsAny(c.id, s.idForbidden) {
+		// Otherwise one signature could be replayed under another split
+		// of id and body (see separators).
+		return nil, fail(MalformedHeader, set.ID, "contains a character of the text that separates the id from the rest of what is signed (%q)", s.idForbidden)
+	}
 
 	c.macs = make([]hash.Hash, len(c.keys))
 	for i, k := range c.keys {
