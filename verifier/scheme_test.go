@@ -574,3 +574,43 @@ func TestResultIdentifiesDelivery(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyHeaderIdentifiesDeliveryAlike (review B): with legacy_sha1, a
+// GitHub delivery verified through its SHA-1 header and the same delivery
+// verified through its SHA-256 header carry the same Signature, so a
+// re-signed webhook keeps one id whichever header a replayer leaves in.
+// A token scheme's delivery is identified by its body's digest.
+func TestLegacyHeaderIdentifiesDeliveryAlike(t *testing.T) {
+	s := mustPreset(t, "github", verifier.Options{LegacySHA1: true})
+	key := []byte("secret-0123456789abc")
+	body := []byte(`{"zen":"legacy"}`)
+	both := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "d"})
+	m := hmac.New(sha1.New, key)
+	m.Write(body)
+	both.Set("X-Hub-Signature", "sha1="+hex.EncodeToString(m.Sum(nil)))
+	sha256Only, sha1Only := both.Clone(), both.Clone()
+	sha256Only.Del("X-Hub-Signature")
+	sha1Only.Del("X-Hub-Signature-256")
+	keys := []verifier.Key{{Label: "k", Secret: key}}
+	var sigs [][]byte
+	for _, h := range []http.Header{both, sha256Only, sha1Only} {
+		res, err := s.Verify(h, body, keys, 0, fixedNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, res.Signature)
+	}
+	if !bytes.Equal(sigs[0], sigs[1]) || !bytes.Equal(sigs[1], sigs[2]) {
+		t.Errorf("one delivery, three Signatures: %x", sigs)
+	}
+
+	gl := mustPreset(t, "gitlab", verifier.Options{})
+	res, err := gl.Verify(http.Header{"X-Gitlab-Token": {"tok-0123456789abcdef"}}, body,
+		[]verifier.Key{{Secret: []byte("tok-0123456789abcdef")}}, 0, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sha256.Sum256(body); !bytes.Equal(res.BodyDigest, want[:]) || res.Signature != nil {
+		t.Errorf("token scheme: BodyDigest %x, Signature %x; want the body's SHA-256 and no signature", res.BodyDigest, res.Signature)
+	}
+}

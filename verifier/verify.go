@@ -58,6 +58,13 @@ type Check struct {
 	macs   []hash.Hash
 	sigs   [][]byte
 	id, ts string
+	// main, when a fallback header set is checked (GitHub's legacy SHA-1
+	// header), computes the main scheme's MAC alongside under each key:
+	// the matched key's main MAC stands for the signature in Result, so a
+	// delivery is identified the same way whichever of the sender's
+	// signatures was checked.
+	main     *Scheme
+	mainMACs []hash.Hash
 }
 
 // Begin parses the signature, timestamp and id headers of a request and
@@ -70,7 +77,15 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 		// Only when the fallback's own header is there: a request with
 		// neither is reported against the main header, not the legacy one.
 		if _, fok := s.Fallback.headerSet(h); fok {
-			return s.Fallback.Begin(h, keys, tolerance, now)
+			c, err := s.Fallback.Begin(h, keys, tolerance, now)
+			if err != nil {
+				return nil, err
+			}
+			c.main = s
+			for _, k := range c.keys {
+				c.mainMACs = append(c.mainMACs, s.newMAC(k.Secret, c.id, c.ts))
+			}
+			return c, nil
 		}
 	}
 	c := &Check{scheme: s, set: set, header: set.Signature}
@@ -252,6 +267,9 @@ func (c *Check) Write(p []byte) (int, error) {
 	for _, m := range c.macs {
 		m.Write(p)
 	}
+	for _, m := range c.mainMACs {
+		m.Write(p)
+	}
 	return len(p), nil
 }
 
@@ -280,6 +298,11 @@ func (c *Check) Finish() (Result, error) {
 	res.Key = c.keys[matched].Label
 	res.IDSigned = c.scheme.usesID
 	res.Signature = matchedSig
+	if c.main != nil {
+		m := c.mainMACs[matched]
+		writeParts(m, c.main.after, c.id, c.ts)
+		res.Signature = m.Sum(nil)
+	}
 	return res, nil
 }
 
