@@ -109,8 +109,10 @@ users can see in ps) and reports each rule webhook_sign holds it to: length,
 character variety, common words and patterns, with an entropy estimate. With
 --scheme standard or svix, a whsec_ secret is a key: it must decode to at
 least 24 random-looking bytes (base64 of a password is judged as that
-password, and is no key). The report details what it found; the load-time
-errors and warnings only name the rules, so keep this output to yourself.
+password, and is no key); any other secret that is hex or base64 of text is
+judged as that text too (rule encoded). The report details what it found;
+the load-time errors and warnings only name the rules, so keep this output
+to yourself.
 Exits 1 if any rule fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -90,6 +90,20 @@ func TestCheckSecretCommand(t *testing.T) {
 			t.Errorf("check-secret echoes the secret")
 		}
 	}
+	// A password in base64 or hex is that password (finding 1 of the
+	// binary review): whatever the scheme takes it as a string.
+	for _, secret := range []string{"UGFzc3dvcmQxMjM0NTY3ODkwIQ==", "50617373776f72643132333435363738393021"} {
+		for _, scheme := range []string{"", "github", "stripe"} {
+			args := []string{"check-secret"}
+			if scheme != "" {
+				args = append(args, "--scheme", scheme)
+			}
+			out, err := run(t, secret+"\n", args...)
+			if err == nil || !strings.Contains(out, "FAIL encoded") || !strings.Contains(out, "breaks rule common") || strings.Contains(out, "strong enough") {
+				t.Errorf("check-secret --scheme %q, encoded password: err=%v out=\n%s", scheme, err, out)
+			}
+		}
+	}
 }
 
 func TestSignCommandPrintsAndSends(t *testing.T) {

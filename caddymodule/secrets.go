@@ -23,7 +23,7 @@ type resolvedKeys struct {
 //
 // A configured secret that does not resolve (an unknown placeholder, an
 // unset or empty variable, an empty or unreadable file) or resolves empty
-// is an error, whatever else the route says: insecure_unsigned is for a
+// or to whitespace only (a key anyone can compute) is an error, whatever else the route says: insecure_unsigned is for a
 // route with no secret configured at all, never a way to skip one that
 // failed to load.
 //
@@ -45,6 +45,13 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 		}
 		if val == "" {
 			return out, fmt.Errorf("secret %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", n)
+		}
+		if strings.TrimSpace(val) == "" {
+			// A key of spaces or newlines is one anyone can compute.
+			if name, ok := placeholderName(sec.Value); ok {
+				return out, fmt.Errorf("secret %d: %s resolved to only whitespace (is the variable set to the secret, the file not blank?)", n, name)
+			}
+			return out, fmt.Errorf("secret %d is only whitespace", n)
 		}
 		key, err := s.DecodeSecret(val)
 		if err != nil {
@@ -124,11 +131,17 @@ func (f *fingerprinter) label(n int, key []byte) string {
 	return Fingerprint(f.key, key)
 }
 
+// placeholderName returns value if it is nothing but one placeholder: a
+// name, not a secret, so an error may show it.
+func placeholderName(value string) (string, bool) {
+	return value, strings.HasPrefix(value, "{") && strings.HasSuffix(value, "}") && strings.Count(value, "{") == 1
+}
+
 // placeholderProblem explains a failed resolution without echoing the
 // value unless the value is nothing but a placeholder (a name, not a secret).
 func placeholderProblem(value string, err error) string {
-	if strings.HasPrefix(value, "{") && strings.HasSuffix(value, "}") && strings.Count(value, "{") == 1 {
-		return fmt.Sprintf("%s did not resolve to a value (is the variable set, the file readable and not empty?)", value)
+	if name, ok := placeholderName(value); ok {
+		return fmt.Sprintf("%s did not resolve to a value (is the variable set, the file readable and not empty?)", name)
 	}
 	_ = err // its text may quote part of a literal secret
 	return "a placeholder in it did not resolve (use {env.NAME} or {file./path}; write a literal { as \\{)"

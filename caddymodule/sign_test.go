@@ -33,6 +33,12 @@ func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
 		// base64 of a password is no key (issue 7, finding 7)
 		{"standard", "whsec_UGFzc3dvcmQxMjM0NTY3ODkwIQ==", "rule random"},
 		{"standard", "whsec_" + strings.Repeat("A", 44), "rule random"}, // 32 zero bytes
+		// a password in base64 or hex is that password (binary review, finding 1)
+		{"github", "UGFzc3dvcmQxMjM0NTY3ODkwIQ==", "rule encoded"},
+		{"stripe", "UGFzc3dvcmQxMjM0NTY3ODkwIQ==", "rule encoded"},
+		{"github", "50617373776f72643132333435363738393021", "rule encoded"},
+		{"stripe", "50617373776f72643132333435363738393021", "rule encoded"},
+		{"github", "UGFzc3dvcmQxMjM0NTY3ODkwIQ", "rule encoded"},
 	}
 	for _, c := range cases {
 		s := &Sign{Scheme: c.scheme, Secrets: []Secret{{Value: c.secret}}}
@@ -44,7 +50,7 @@ func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
 			t.Errorf("error quotes the secret: %v", err)
 		}
 		// The rule, not how the secret breaks it (issue 7, finding 13).
-		for _, detail := range []string{"made mostly of", "characters, at least", "decoded bytes, at least", "fp-"} {
+		for _, detail := range []string{"made mostly of", "characters, at least", "decoded bytes, at least", "fp-", "decodes from", "Password"} {
 			if err != nil && strings.Contains(err.Error(), detail) {
 				t.Errorf("%s %q: error %q tells %q", c.scheme, c.secret, err, detail)
 			}

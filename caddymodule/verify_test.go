@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +182,46 @@ func TestProvisionSecrets(t *testing.T) {
 				t.Fatalf("error leaks the secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestProvisionRefusesBlankSecrets: a secret that resolves to whitespace
+// only is a key anyone can compute, refused like an empty one, by both
+// directives and whatever the route says (binary review, finding 2).
+func TestProvisionRefusesBlankSecrets(t *testing.T) {
+	t.Setenv("HG_SPACES", "   ")
+	t.Setenv("HG_TABS", "\t \t")
+	dir := t.TempDir()
+	newlines := filepath.Join(dir, "newlines.secret")
+	spaces := filepath.Join(dir, "spaces.secret")
+	if err := os.WriteFile(newlines, []byte("\n\n"), 0o600); err != nil { // {file.*} drops one trailing newline
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spaces, []byte("  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, value, want string }{
+		{"env of spaces", "{env.HG_SPACES}", "secret 1: {env.HG_SPACES} resolved to only whitespace"},
+		{"env of tabs", "{env.HG_TABS}", "secret 1: {env.HG_TABS} resolved to only whitespace"},
+		{"file of newlines", "{file." + newlines + "}", "secret 1: {file." + newlines + "} resolved to only whitespace"},
+		{"file of spaces", "{file." + spaces + "}", "secret 1: {file." + spaces + "} resolved to only whitespace"},
+		{"literal spaces", "   ", "secret 1 is only whitespace"},
+	}
+	for _, c := range cases {
+		for _, unsigned := range []bool{false, true} {
+			v := &Verify{Scheme: "github", InsecureUnsigned: unsigned, Secrets: []Secret{{Value: c.value}}}
+			s := &Sign{Scheme: "github", Secrets: []Secret{{Value: c.value}}}
+			for directive, err := range map[string]error{"webhook_verify": provision(t, v), "webhook_sign": provisionSign(t, s)} {
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s, %s (insecure_unsigned %v): err = %v, want %q", c.name, directive, unsigned, err, c.want)
+				}
+			}
+		}
+	}
+	// The second secret is named as the second.
+	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "from-env-Secret-123"}, {Value: "{env.HG_SPACES}"}}}
+	if err := provision(t, v); err == nil || !strings.Contains(err.Error(), "secret 2: {env.HG_SPACES}") {
+		t.Errorf("second secret blank: err = %v", err)
 	}
 }
 

@@ -376,7 +376,16 @@ func TestInsecureUnsignedNeedsResolvedSecret(t *testing.T) {
 	if err := os.WriteFile(blank, []byte("\n"), 0o600); err != nil { // {file.*} drops one trailing newline
 		t.Fatal(err)
 	}
+	newlines := filepath.Join(dir, "newlines.secret")
+	if err := os.WriteFile(newlines, []byte("\n\n"), 0o600); err != nil { // resolves to "\n"
+		t.Fatal(err)
+	}
+	spaces := filepath.Join(dir, "spaces.secret")
+	if err := os.WriteFile(spaces, []byte("   \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("HG_EMPTY_VAR", "")
+	t.Setenv("HG_SPACES_VAR", "   ")
 	os.Unsetenv("HG_UNSET_VAR")
 	os.Unsetenv("HG_UNSET_ADAPT")
 
@@ -398,6 +407,10 @@ func TestInsecureUnsignedNeedsResolvedSecret(t *testing.T) {
 		{"empty file", "{file." + empty + "}", "{file." + empty + "} did not resolve"},
 		{"newline-only file", "{file." + blank + "}", "{file." + blank + "} did not resolve"},
 		{"missing file", "{file." + filepath.Join(dir, "nope") + "}", "did not resolve"},
+		// Whitespace is a key anyone can compute (binary review, finding 2).
+		{"env of spaces", "{env.HG_SPACES_VAR}", "secret 1: {env.HG_SPACES_VAR} resolved to only whitespace"},
+		{"file of newlines", "{file." + newlines + "}", "secret 1: {file." + newlines + "} resolved to only whitespace"},
+		{"file of spaces", "{file." + spaces + "}", "secret 1: {file." + spaces + "} resolved to only whitespace"},
 		// A quoted {$VAR} unset at adapt time leaves an empty secret.
 		{"quoted adapt-time env", `"{$HG_UNSET_ADAPT}"`, "secret 1 is empty"},
 	} {

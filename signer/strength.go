@@ -3,6 +3,7 @@ package signer
 import (
 	_ "embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
@@ -44,6 +45,9 @@ const (
 	// RuleRandom applies to keys (whsec_ secrets of standard and svix):
 	// the decoded bytes must look random, see randomLooking.
 	RuleRandom Rule = "random"
+	// RuleEncoded applies to a secret that is hex or base64 of printable
+	// text: the text must pass the rules too, see encodedText.
+	RuleEncoded Rule = "encoded"
 )
 
 // Finding is the verdict on one rule.
@@ -68,6 +72,7 @@ const (
 	wantVariety   = "at least 2 character classes and 8 distinct characters"
 	wantCommon    = "common words and patterns must not make up most of it"
 	wantRandom    = "random bytes, not text or a pattern"
+	wantEncoded   = "hex or base64 of text must pass the rules as that text"
 )
 
 // Report is the result of CheckSecret.
@@ -247,6 +252,8 @@ const minResidual = 12
 
 // CheckSecret applies the secret rules to a secret as the user wrote it.
 // A whsec_ secret that is base64 of text must pass them as that text too.
+// Any other secret that is hex or base64 of text must pass them as that
+// text as well, or it breaks RuleEncoded.
 func CheckSecret(secret string) Report {
 	rep := checkText(secret)
 	if text, ok := decodedText(secret); ok {
@@ -258,8 +265,47 @@ func CheckSecret(secret string) Report {
 			}
 		}
 		rep.EntropyBits = min(rep.EntropyBits, inner.EntropyBits)
+	} else if text, enc, ok := encodedText(secret); ok {
+		// The text is shorter than the secret, so this ends; text that
+		// is itself an encoding of text is judged by what it encodes.
+		inner := CheckSecret(text)
+		f := Finding{Rule: RuleEncoded, OK: inner.OK(), Want: wantEncoded,
+			Detail: fmt.Sprintf("decodes from %s to text that passes every rule", enc)}
+		if !f.OK {
+			var broken []string
+			for _, g := range inner.Findings {
+				if !g.OK {
+					broken = append(broken, fmt.Sprintf("rule %s (%s)", g.Rule, g.Detail))
+				}
+			}
+			f.Detail = fmt.Sprintf("decodes from %s to text that breaks %s", enc, strings.Join(broken, ", "))
+		}
+		rep.Findings = append(rep.Findings, f)
+		rep.EntropyBits = min(rep.EntropyBits, inner.EntropyBits)
 	}
 	return rep
+}
+
+// encodedText returns the text secret encodes in hex or base64 (standard
+// or URL alphabet, padded or not), and which, if it decodes to printable
+// text (isText): "UGFzc3dvcmQxMjM0NTY3ODkwIQ==" is varied and holds no
+// word, and is a password a guesser would try in base64 as readily as
+// plain. Hex and base64 of random bytes (hookguard webhook secret, openssl
+// rand) decode to bytes, not text: at 16 bytes or more, random bytes are
+// printable UTF-8 by chance with a probability around 1e-7 or less.
+func encodedText(secret string) (text, encoding string, ok bool) {
+	if b, err := hex.DecodeString(secret); err == nil && len(b) > 0 && isText(b) {
+		return string(b), "hex", true
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.Strict().DecodeString(secret); err == nil && len(b) > 0 {
+			if isText(b) {
+				return string(b), "base64", true
+			}
+			return "", "", false
+		}
+	}
+	return "", "", false
 }
 
 func checkText(secret string) Report {

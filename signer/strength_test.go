@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -183,6 +184,103 @@ func TestRandomLookingNeverRefusesRandomKeys(t *testing.T) {
 			rand.Read(b)
 			if ok, why := randomLooking(b); !ok || isText(b) {
 				t.Fatalf("%d random bytes refused: %s (text %v)", n, why, isText(b))
+			}
+		}
+	}
+}
+
+// TestEncodedTextIsJudged: a plain secret that is hex or base64 of text is
+// judged by that text too, under rule encoded: its encoded form looks
+// varied whatever it encodes (a guesser tries encodings of a password list
+// as readily as the list).
+func TestEncodedTextIsJudged(t *testing.T) {
+	weak := []byte("Password1234567890!")
+	strong := []byte("kX3vQ9mR2pL8nT5wY7zB4cF6")
+	cases := []struct {
+		name   string
+		secret string
+		broken []Rule
+	}{
+		{"base64 of a password", base64.StdEncoding.EncodeToString(weak), []Rule{RuleEncoded}},
+		{"unpadded base64 of a password", base64.RawStdEncoding.EncodeToString(weak), []Rule{RuleEncoded}},
+		{"url base64 of a password", base64.URLEncoding.EncodeToString([]byte("Password1234567890?>")), []Rule{RuleEncoded}},
+		{"unpadded url base64 of a password", base64.RawURLEncoding.EncodeToString([]byte("Password1234567890?>")), []Rule{RuleEncoded}},
+		{"hex of a password", hex.EncodeToString(weak), []Rule{RuleEncoded}},
+		{"upper-case hex of a password", strings.ToUpper(hex.EncodeToString(weak)), []Rule{RuleEncoded}},
+		{"base64 of a short random password", base64.StdEncoding.EncodeToString([]byte("x8K!q2Lm#pW4")), []Rule{RuleEncoded}},
+		{"hex of base64 of a password", hex.EncodeToString([]byte(base64.StdEncoding.EncodeToString(weak))), []Rule{RuleEncoded}},
+		{"base64 of words", base64.StdEncoding.EncodeToString([]byte("webhook-secret-2024")), []Rule{RuleEncoded}},
+		{"base64 of strong text", base64.StdEncoding.EncodeToString(strong), nil},
+		{"hex of strong text", hex.EncodeToString(strong), nil},
+		{"a password that is no encoding", string(weak), []Rule{RuleCommon}},
+	}
+	gh, _ := verifier.Preset("github", verifier.Options{})
+	stripe, _ := verifier.Preset("stripe", verifier.Options{})
+	for _, c := range cases {
+		for _, rep := range []Report{CheckSecret(c.secret), CheckSchemeKey(gh, c.secret), CheckSchemeKey(stripe, c.secret)} {
+			if got := rules(rep.Broken()); strings.Join(got, ",") != strings.Join(rules(c.broken), ",") {
+				t.Errorf("%s: broken %v, want %v (%+v)", c.name, got, c.broken, rep.Findings)
+			}
+			wantRuleNamesOnly(t, c.name, c.secret, rep)
+			if err := rep.Err(); err != nil {
+				for _, leak := range []string{string(weak), "base64 to", "hex to", "decodes from", "text that breaks"} {
+					if strings.Contains(err.Error(), leak) {
+						t.Errorf("%s: %q says %q about the secret", c.name, err, leak)
+					}
+				}
+			}
+		}
+	}
+	// The owner is told which rules the decoded text breaks.
+	rep := CheckSecret(base64.StdEncoding.EncodeToString(weak))
+	if f := rep.Findings[len(rep.Findings)-1]; f.Rule != RuleEncoded || !strings.Contains(f.Detail, "decodes from base64 to text that breaks rule common") {
+		t.Errorf("encoded finding %+v", f)
+	}
+	if rep.EntropyBits > CheckSecret(string(weak)).EntropyBits {
+		t.Errorf("entropy of base64 of a password %.0f, more than the password's", rep.EntropyBits)
+	}
+	rep = CheckSecret(hex.EncodeToString(weak))
+	if f := rep.Findings[len(rep.Findings)-1]; f.Rule != RuleEncoded || !strings.Contains(f.Detail, "decodes from hex to text") {
+		t.Errorf("encoded finding %+v", f)
+	}
+}
+
+// TestRandomEncodedSecretsPass: hex and base64 of random bytes (hookguard
+// webhook secret, openssl rand -hex 32, openssl rand -base64 32) decode to
+// bytes, not text, and pass.
+func TestRandomEncodedSecretsPass(t *testing.T) {
+	encodings := map[string]func([]byte) string{
+		"hex":          hex.EncodeToString,
+		"base64":       base64.StdEncoding.EncodeToString,
+		"raw base64":   base64.RawStdEncoding.EncodeToString,
+		"url base64":   base64.URLEncoding.EncodeToString,
+		"raw url":      base64.RawURLEncoding.EncodeToString,
+		"upper hex":    func(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) },
+		"whsec base64": func(b []byte) string { return "whsec_" + base64.RawURLEncoding.EncodeToString(b) },
+	}
+	for _, n := range []int{24, 32, 48, 64} {
+		b := make([]byte, n)
+		for name, enc := range encodings {
+			for i := 0; i < 2000; i++ {
+				rand.Read(b)
+				if rep := CheckSecret(enc(b)); !rep.OK() {
+					t.Fatalf("%s of %d random bytes refused: %+v", name, n, rep.Findings)
+				}
+			}
+		}
+	}
+	for _, name := range verifier.PresetNames() {
+		s, _ := verifier.Preset(name, verifier.Options{})
+		if s.Secret == verifier.SecretWhsec {
+			continue
+		}
+		for i := 0; i < 2000; i++ {
+			secret, err := GenerateSecret(s, DefaultSecretBytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep := CheckSchemeKey(s, secret); !rep.OK() || len(rep.Findings) != 3 {
+				t.Fatalf("%s: generated secret judged %+v", name, rep.Findings)
 			}
 		}
 	}
