@@ -171,8 +171,9 @@ func (k *keyFlags) register(c *cobra.Command) {
 func (k *keyFlags) load(s *verifier.Scheme, installKey []byte) ([]verifier.Key, error) {
 	var keys []verifier.Key
 	add := func(source, value string) error {
-		if value == "" {
-			return fmt.Errorf("%s is empty", source)
+		if strings.TrimSpace(value) == "" {
+			// A key of blanks is one anyone can compute, as at load.
+			return fmt.Errorf("%s is empty or only whitespace", source)
 		}
 		key, err := s.DecodeSecret(value)
 		if err != nil {

@@ -244,3 +244,14 @@ func TestSignCommandDoesNotFollowRedirects(t *testing.T) {
 		t.Errorf("output holds the token:\n%s", out)
 	}
 }
+
+// TestCommandsRefuseBlankSecrets: a secret file of blanks gives a key
+// anyone can compute; sign and verify refuse it, as a config load does.
+func TestCommandsRefuseBlankSecrets(t *testing.T) {
+	for _, blank := range []string{"   ", "\n\n", "\t \t"} {
+		path := writeSecret(t, blank)
+		if _, err := run(t, "{}", "sign", "--scheme", "github", "--secret-file", path); err == nil || !strings.Contains(err.Error(), "whitespace") {
+			t.Errorf("sign with a secret of %q: %v, want a refusal", blank, err)
+		}
+	}
+}
