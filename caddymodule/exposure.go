@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -25,10 +26,11 @@ import (
 //
 // What it sees, on that chain of routes:
 //   - a caller restriction: every matcher set of a route on the chain has a
-//     remote_ip or client_ip matcher whose ranges are all loopback, private
-//     (RFC 1918), link-local or unique-local (IPv6 fc00::/7), as
-//     remote_ip private_ranges gives; or the server listens only on
-//     loopback addresses or unix sockets (bind 127.0.0.1 ::1);
+//     remote_ip matcher whose ranges are all loopback, private (RFC 1918),
+//     link-local or unique-local (IPv6 fc00::/7), as remote_ip
+//     private_ranges gives, or such a client_ip matcher on a server that
+//     trusts no proxies; or the server listens only on loopback addresses
+//     or unix sockets (bind 127.0.0.1 ::1);
 //   - a webhook_verify before it: a webhook_verify handler (not one that
 //     lets requests through unverified) in a route without matchers
 //     that comes earlier in a list on the chain, or earlier among the
@@ -44,6 +46,20 @@ import (
 // shape it does not recognise. It also cannot tell that a route is
 // unreachable. A warning is advice, never an error: the operator may know
 // better.
+//
+// client_ip is the connection's address only while the server trusts no
+// proxies. With trusted_proxies (or trusted_proxies_unix), a connection
+// from a trusted proxy gets its client_ip from X-Forwarded-For (or
+// client_ip_headers), which a proxy may pass on as the client wrote it, or
+// which a client inside the trusted ranges writes itself: there a client_ip
+// matcher is no restriction, and the warning says why.
+// trusted_proxies_strict does not change that: reading the header from the
+// right is safe only if every proxy in front appends the address it saw,
+// which the config cannot tell. When handlers are provisioned the http app
+// has already loaded trusted_proxies, which zeroes TrustedProxiesRaw and
+// sets the server's unexported trustedProxies; that field is read by
+// reflection, and if it is not there (a later Caddy) proxies count as
+// trusted, towards the warning.
 //
 // What it cannot see and so does NOT warn about: a load balancer, tunnel
 // or proxy in front on a private network, which makes every client look
@@ -81,6 +97,8 @@ func exposure(ctx caddy.Context, s *Sign) string {
 	}
 	subroutes := mods[first : len(mods)-1]
 
+	clientIP := !trustsForwarded(srv)
+	spoofable := false // a client_ip matcher would restrict a route on the chain
 	routes := srv.Routes
 	for level := 0; ; level++ {
 		cur := -1
@@ -94,9 +112,10 @@ func exposure(ctx caddy.Context, s *Sign) string {
 			return "its route was not found among the server's routes (handle_errors, a named route?)"
 		}
 		r := routes[cur]
-		if restrictsCallers(r.MatcherSets) {
+		if restrictsCallers(r.MatcherSets, clientIP) {
 			return ""
 		}
+		spoofable = spoofable || restrictsCallers(r.MatcherSets, true)
 		for _, earlier := range routes[:cur] {
 			if len(earlier.MatcherSets) == 0 && verifies(earlier.Handlers) {
 				return ""
@@ -114,6 +133,10 @@ func exposure(ctx caddy.Context, s *Sign) string {
 			break
 		}
 		routes = subroutes[level].(*caddyhttp.Subroute).Routes
+	}
+	if spoofable {
+		return "no webhook_verify runs before it, and its client_ip matcher does not restrict its callers: " +
+			"client_ip trusts X-Forwarded-For from trusted_proxies, so a client can claim an internal address (remote_ip cannot be claimed)"
 	}
 	return "no webhook_verify runs before it, and neither a remote_ip/client_ip matcher for internal ranges nor a loopback-only listener restricts its callers"
 }
@@ -140,9 +163,24 @@ func internalListeners(listen []string) bool {
 	return true
 }
 
+// trustsForwarded reports whether client_ip on srv may come from a request
+// header (X-Forwarded-For, or client_ip_headers) rather than from the
+// connection: whether the server has trusted_proxies, or trusts unix socket
+// peers. It is meant for the time handlers are provisioned, when
+// trusted_proxies is loaded into an unexported field; if that field cannot
+// be read, it answers true.
+func trustsForwarded(srv *caddyhttp.Server) bool {
+	if srv.TrustedProxiesRaw != nil || srv.TrustedProxiesUnix {
+		return true
+	}
+	f := reflect.ValueOf(srv).Elem().FieldByName("trustedProxies")
+	return !f.IsValid() || f.Kind() != reflect.Interface || !f.IsNil()
+}
+
 // restrictsCallers reports whether every matcher set (they are ORed) holds
-// a remote_ip or client_ip matcher for internal ranges only.
-func restrictsCallers(sets caddyhttp.MatcherSets) bool {
+// a remote_ip matcher, or if clientIP a client_ip matcher, for internal
+// ranges only.
+func restrictsCallers(sets caddyhttp.MatcherSets, clientIP bool) bool {
 	if len(sets) == 0 {
 		return false
 	}
@@ -153,7 +191,7 @@ func restrictsCallers(sets caddyhttp.MatcherSets) bool {
 			case *caddyhttp.MatchRemoteIP:
 				ok = ok || internalRanges(m.Ranges)
 			case *caddyhttp.MatchClientIP:
-				ok = ok || internalRanges(m.Ranges)
+				ok = ok || (clientIP && internalRanges(m.Ranges))
 			}
 		}
 		if !ok {

@@ -2,8 +2,15 @@ package caddymodule
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // The pieces of the open-relay analysis that need no running Caddy; the
@@ -73,5 +80,108 @@ func TestExposureOutsideAServer(t *testing.T) {
 	defer cancel()
 	if why := exposure(ctx, &Sign{}); why == "" {
 		t.Error("no server in the context, yet the handler is reported as protected")
+	}
+}
+
+// TestRestrictsCallers: a client_ip matcher for internal ranges counts as
+// a caller restriction only when client_ip is the connection's address (no
+// trusted proxies); remote_ip always does.
+func TestRestrictsCallers(t *testing.T) {
+	remote := &caddyhttp.MatchRemoteIP{Ranges: []string{"10.0.0.0/8"}}
+	client := &caddyhttp.MatchClientIP{Ranges: []string{"10.0.0.0/8"}}
+	for _, c := range []struct {
+		name     string
+		sets     caddyhttp.MatcherSets
+		clientIP bool
+		want     bool
+	}{
+		{"remote_ip", caddyhttp.MatcherSets{{remote}}, false, true},
+		{"client_ip, no trusted proxies", caddyhttp.MatcherSets{{client}}, true, true},
+		{"client_ip, trusted proxies", caddyhttp.MatcherSets{{client}}, false, false},
+		{"client_ip and remote_ip, trusted proxies", caddyhttp.MatcherSets{{client, remote}}, false, true},
+		{"one set of two, trusted proxies", caddyhttp.MatcherSets{{remote}, {client}}, false, false},
+		{"no matchers", nil, true, false},
+	} {
+		if got := restrictsCallers(c.sets, c.clientIP); got != c.want {
+			t.Errorf("%s: restrictsCallers = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// forwardProbe is a handler that records, when it is provisioned, what
+// trustsForwarded says of its server: what exposure sees.
+type forwardProbe struct {
+	Name string `json:"name"`
+}
+
+var forwardProbes sync.Map // name → trustsForwarded
+
+func (forwardProbe) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.hookguard_test_forward_probe", New: func() caddy.Module { return new(forwardProbe) }}
+}
+
+func (p *forwardProbe) Provision(ctx caddy.Context) error {
+	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok {
+		return errors.New("no server in the context")
+	}
+	forwardProbes.Store(p.Name, trustsForwarded(srv))
+	return nil
+}
+
+func (forwardProbe) ServeHTTP(http.ResponseWriter, *http.Request, caddyhttp.Handler) error {
+	return nil
+}
+
+func init() { caddy.RegisterModule(forwardProbe{}) }
+
+// TestTrustsForwarded: client_ip may come from X-Forwarded-For on a server
+// with trusted_proxies (strict or not), as the http app has loaded it when
+// a handler is provisioned, or with trusted_proxies_unix; not on a server
+// with neither. It also checks that the unexported field trustsForwarded
+// reads is still where it looks.
+func TestTrustsForwarded(t *testing.T) {
+	servers := map[string]any{}
+	want := map[string]bool{"plain": false, "proxied": true, "strict": true, "unix": true}
+	port := 0
+	for name := range want {
+		port++
+		srv := map[string]any{
+			"listen":          []string{fmt.Sprintf("127.0.0.1:%d", 39000+port)},
+			"routes":          []any{map[string]any{"handle": []any{map[string]any{"handler": "hookguard_test_forward_probe", "name": name}}}},
+			"automatic_https": map[string]any{"disable": true},
+		}
+		switch name {
+		case "proxied":
+			srv["trusted_proxies"] = map[string]any{"source": "static", "ranges": []string{"0.0.0.0/0"}}
+		case "strict":
+			srv["trusted_proxies"] = map[string]any{"source": "static", "ranges": []string{"10.0.0.0/8"}}
+			srv["trusted_proxies_strict"] = 1
+		case "unix":
+			srv["trusted_proxies_unix"] = true
+		}
+		servers[name] = srv
+	}
+	raw, err := json.Marshal(map[string]any{"apps": map[string]any{"http": map[string]any{"servers": servers}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg caddy.Config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Validate(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		got, ok := forwardProbes.Load(name)
+		if !ok {
+			t.Errorf("%s: the probe was not provisioned", name)
+		} else if got != w {
+			t.Errorf("%s: trustsForwarded = %v, want %v", name, got, w)
+		}
+	}
+	if !trustsForwarded(&caddyhttp.Server{TrustedProxiesRaw: json.RawMessage(`{"source":"static"}`)}) {
+		t.Error("trusted_proxies not yet loaded: trustsForwarded = false")
 	}
 }

@@ -27,13 +27,14 @@ func init() {
 // an open signing relay, through which anyone can have webhooks of their
 // choosing signed with your secret and delivered to your receivers. Serve
 // relay routes to internal callers only (a site bound to loopback with
-// bind 127.0.0.1 ::1, or a remote_ip/client_ip private_ranges matcher), or
-// put webhook_verify before it. At load, a Sign handler with neither a
+// bind 127.0.0.1 ::1, or a remote_ip private_ranges matcher), or put
+// webhook_verify before it. At load, a Sign handler with neither a
 // webhook_verify before it (earlier in its route, or in an earlier route
-// without a matcher) nor a caller restriction (a remote_ip or client_ip
-// matcher for loopback/private ranges only on its chain of routes, or a
-// server listening only on loopback or unix sockets) logs the warning
-// "open signing relay". Other guards (forward_auth, a firewall, a proxy in
+// without a matcher) nor a caller restriction (a remote_ip matcher, or a
+// client_ip matcher on a server without trusted_proxies, for
+// loopback/private ranges only on its chain of routes, or a server
+// listening only on loopback or unix sockets) logs the warning "open
+// signing relay". Other guards (forward_auth, a firewall, a proxy in
 // front) cannot be seen, and so are warned about too.
 //
 // It reads the body (up to MaxBody), signs exactly those bytes, removes
@@ -156,7 +157,7 @@ func (s *Sign) Provision(ctx caddy.Context) error {
 	}
 	if why := exposure(ctx, s); why != "" {
 		s.logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this route; "+
-			"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip/client_ip private_ranges matcher) or put webhook_verify before it",
+			"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip private_ranges matcher) or put webhook_verify before it",
 			zap.String("because", why))
 	}
 	return nil

@@ -55,8 +55,13 @@ func flushLog(t *testing.T) {
 // (also when nested in handles), one behind a remote_ip matcher that also
 // allows a public range, and one after an insecure_unsigned webhook_verify
 // are warned about; one behind @internal remote_ip private_ranges (with a
-// nested handle inside), one after webhook_verify, and one on a site bound
-// to 127.0.0.1 are not.
+// nested handle inside), one behind client_ip private ranges on that server
+// (no trusted_proxies: client_ip is the connection's address), one after
+// webhook_verify, and one on a site bound to 127.0.0.1 are not. On servers
+// with trusted_proxies (0.0.0.0/0, as in finding A of the outside review;
+// and private ranges with trusted_proxies_strict), a client_ip matcher is
+// not a restriction (a client can send X-Forwarded-For: 10.1.2.3) and the
+// warning says so; remote_ip still is.
 func TestSignOpenRelayWarningCaddyfile(t *testing.T) {
 	skipShort(t)
 	logPath := filepath.Join(t.TempDir(), "caddy.log")
@@ -64,7 +69,16 @@ func TestSignOpenRelayWarningCaddyfile(t *testing.T) {
 	sign := func(name string) string {
 		return fmt.Sprintf("webhook_sign standard %q {\n\t\t\tname %s\n\t\t}\n\t\trespond ok", std, name)
 	}
-	loadFullConfig(t, debugLogOptions(logPath)+fmt.Sprintf(`
+	opts := strings.Replace(debugLogOptions(logPath), "grace_period 1ns\n", fmt.Sprintf(`grace_period 1ns
+	servers :%d {
+		trusted_proxies static 0.0.0.0/0
+	}
+	servers :%d {
+		trusted_proxies static private_ranges
+		trusted_proxies_strict
+	}
+`, httpPort+2, httpPort+3), 1)
+	loadFullConfig(t, opts+fmt.Sprintf(`
 http://localhost:%[1]d {
 	handle /public {
 		%[3]s
@@ -101,13 +115,65 @@ http://localhost:%[9]d {
 	%[10]s
 }
 `, httpPort, gh, sign("public"), sign("nested-public"), sign("internal"), sign("wide"), sign("chain"), sign("after-unsigned-verify"),
-		httpPort+1, sign("loopback")))
+		httpPort+1, sign("loopback"))+fmt.Sprintf(`
+http://127.0.0.1:%[1]d {
+	@client client_ip 10.0.0.0/8
+	handle @client {
+		handle /relay {
+			%[2]s
+		}
+	}
+}
+
+http://localhost:%[3]d {
+	@client client_ip 10.0.0.0/8
+	handle @client {
+		handle /relay {
+			%[4]s
+		}
+	}
+	@remote remote_ip 10.0.0.0/8
+	handle @remote {
+		%[5]s
+	}
+}
+
+http://localhost:%[6]d {
+	@client client_ip private_ranges
+	handle @client {
+		%[7]s
+	}
+}
+`, httpPort, sign("client-ip"), httpPort+2, sign("proxied-client-ip"), sign("proxied-remote-ip"), httpPort+3, sign("strict-client-ip")))
 	flushLog(t)
 
-	want := []string{"after-unsigned-verify", "nested-public", "public", "wide"}
+	want := []string{"after-unsigned-verify", "nested-public", "proxied-client-ip", "public", "strict-client-ip", "wide"}
 	if got := openRelayWarnings(t, logPath); !slices.Equal(got, want) {
 		t.Errorf("open relay warnings for %q, want %q", got, want)
 	}
+	for _, route := range []string{"proxied-client-ip", "strict-client-ip"} {
+		if because := openRelayBecause(t, logPath, route); !strings.Contains(because, "client_ip trusts X-Forwarded-For from trusted_proxies") {
+			t.Errorf("warning for %s: because %q does not say that client_ip trusts X-Forwarded-For from trusted_proxies", route, because)
+		}
+	}
+}
+
+// openRelayBecause returns the because of the open signing relay warning
+// logged for route, or "".
+func openRelayBecause(t *testing.T, path, route string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		var e struct{ Logger, Msg, Route, Because string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Logger == "http.handlers.webhook_sign" &&
+			strings.HasPrefix(e.Msg, "open signing relay") && e.Route == route {
+			return e.Because
+		}
+	}
+	return ""
 }
 
 // TestSignOpenRelayWarningJSON: the same check on a JSON config, which no
