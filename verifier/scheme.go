@@ -258,7 +258,7 @@ func separators(before, after []part) (idForbidden string, err error) {
 		switch p.kind {
 		case partTimestamp:
 			if prev != "" && isDigit(prev[len(prev)-1]) || next != "" && isDigit(next[0]) {
-				return "", fmt.Errorf("the text next to {timestamp} touches it with a digit, so the timestamp's digits could be split more than one way; put a non-digit next to it, e.g. {timestamp}.")
+				return "", fmt.Errorf("the text next to {timestamp} touches it with a digit, so the timestamp's digits could be split more than one way; put a non-digit next to it, e.g. {timestamp}.{body}")
 			}
 		case partID:
 			idForbidden += prev + next
