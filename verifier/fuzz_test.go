@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -316,6 +317,80 @@ func FuzzVerify(f *testing.F) {
 		if res.Timestamp != "" {
 			if n, ok := verifier.ParseTimestamp(res.Timestamp); !ok || verifier.Skew(n, fuzzNow).Abs() > tol {
 				t.Fatalf("verified with timestamp %q outside tolerance", res.Timestamp)
+			}
+		}
+	})
+}
+
+// idBodyLiteral finds {id} and {body} next to each other with only
+// literal text between them, either way round.
+var idBodyLiteral = regexp.MustCompile(`(\{id\}|\{body\})([^{}]*)(?:\{id\}|\{body\})`)
+
+// FuzzContentTemplate: any signed_content template either fails Init or
+// describes content that round-trips: what the signer signs for an id,
+// timestamp and body verifies, and moving the id/body boundary by one byte
+// (the same signed bytes split another way) never verifies with a
+// different body.
+func FuzzContentTemplate(f *testing.F) {
+	for _, c := range []string{"{body}", "{timestamp}.{body}", "{id}.{timestamp}.{body}", "v0:{timestamp}:{body}",
+		"{id}.{body}", "{body}|{id}", "{id}{timestamp}{body}", "{timestamp}1{body}", "{id}..{body}", "a}b{body}", "{", "{body}{"} {
+		f.Add(c, "evt_1", []byte("a=1&note=x.y"))
+	}
+	f.Fuzz(func(t *testing.T, content, id string, body []byte) {
+		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}},
+			Algorithm: "sha256", Encoding: verifier.Hex, Content: content}
+		if s.Init() != nil {
+			return
+		}
+		key := []byte("fuzz-key")
+		ts := strconv.FormatInt(fixedNow.Unix(), 10)
+		if id == "" || strings.ContainsAny(id, "\r\n") || strings.TrimSpace(id) != id {
+			id = "evt"
+		}
+		sig := hex.EncodeToString(s.Digest(key, id, ts, body))
+		keys := []verifier.Key{{Secret: key}}
+		h := http.Header{"X-Sig": {sig}, "X-Ts": {ts}, "X-Id": {id}}
+		res, err := s.Verify(h, body, keys, time.Minute, fixedNow)
+		if err != nil {
+			var ve *verifier.Error
+			if errors.As(err, &ve) && ve.Reason == verifier.MalformedHeader && ve.Header == "X-Id" {
+				return // an id this template cannot carry unambiguously
+			}
+			t.Fatalf("content %q, id %q: own signature refused: %v", content, id, err)
+		}
+		_ = res
+		// The same bytes split another way: id grows by the body's first
+		// byte, or gives its last byte to the body.
+		var alts [][2]string
+		if len(body) > 0 {
+			alts = append(alts, [2]string{id + string(body[:1]), string(body[1:])})
+		}
+		if len(id) > 1 {
+			alts = append(alts, [2]string{id[:len(id)-1], id[len(id)-1:] + string(body)})
+		}
+		// Across the text L between {id} and {body}: "{id}L{body}" signs
+		// the same bytes for (id+L+b1, b2) wherever body is b1+L+b2, and
+		// "{body}L{id}" for (b2+L+id, b1).
+		if m := idBodyLiteral.FindStringSubmatch(content); m != nil && m[2] != "" {
+			lit, b := m[2], string(body)
+			for i := 0; i+len(lit) <= len(b); i++ {
+				if b[i:i+len(lit)] != lit {
+					continue
+				}
+				if m[1] == "{id}" {
+					alts = append(alts, [2]string{id + lit + b[:i], b[i+len(lit):]})
+				} else {
+					alts = append(alts, [2]string{b[i+len(lit):] + lit + id, b[:i]})
+				}
+			}
+		}
+		for _, a := range alts {
+			if a[1] == string(body) || strings.ContainsAny(a[0], "\r\n") || strings.TrimSpace(a[0]) != a[0] {
+				continue
+			}
+			h := http.Header{"X-Sig": {sig}, "X-Ts": {ts}, "X-Id": {a[0]}}
+			if _, err := s.Verify(h, []byte(a[1]), keys, time.Minute, fixedNow); err == nil {
+				t.Fatalf("content %q: the signature of (id %q, body %q) also verifies (id %q, body %q)", content, id, body, a[0], a[1])
 			}
 		}
 	})
