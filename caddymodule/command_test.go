@@ -153,14 +153,6 @@ func TestVerifyCommandExplains(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte("token=abc&team_id=T1\n")
 	h := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Time: now})
-	raw := func(h http.Header, body []byte) string {
-		var b strings.Builder
-		b.WriteString("POST /slack HTTP/1.1\r\nHost: example\r\n")
-		h.Write(&b)
-		b.WriteString("\r\n")
-		b.Write(body)
-		return b.String()
-	}
 	at := "1700000000"
 	cases := []struct {
 		name    string
@@ -169,12 +161,12 @@ func TestVerifyCommandExplains(t *testing.T) {
 		pass    bool
 		want    []string
 	}{
-		{"pass", raw(h, body), nil, true, []string{"PASS", "sha256 ", "21 bytes"}},
-		{"trailing newline added", raw(h, append(append([]byte(nil), body...), '\n')), nil, false, []string{"wrong_signature", "without its last trailing newline"}},
-		{"wrong secret", raw(h, body), []string{"--secret-file", other}, false, []string{"wrong_signature", "1 tried", "no common change"}},
-		{"missing header", raw(http.Header{"X-Slack-Request-Timestamp": {at}}, body), nil, false, []string{"X-Slack-Signature: absent", "missing_header"}},
-		{"malformed", raw(http.Header{"X-Slack-Signature": {"v0=zz"}, "X-Slack-Request-Timestamp": {at}}, body), nil, false, []string{"malformed_header"}},
-		{"stale", raw(h, body), []string{"--at", "1700001000"}, false, []string{"1000 s behind", "tolerance 5m0s", "stale_timestamp"}},
+		{"pass", rawCapture(h, body), nil, true, []string{"PASS", "sha256 ", "21 bytes"}},
+		{"trailing newline added", rawCapture(h, append(append([]byte(nil), body...), '\n')), nil, false, []string{"wrong_signature", "without its last trailing newline"}},
+		{"wrong secret", rawCapture(h, body), []string{"--secret-file", other}, false, []string{"wrong_signature", "1 tried", "no common change"}},
+		{"missing header", rawCapture(http.Header{"X-Slack-Request-Timestamp": {at}}, body), nil, false, []string{"X-Slack-Signature: absent", "missing_header"}},
+		{"malformed", rawCapture(http.Header{"X-Slack-Signature": {"v0=zz"}, "X-Slack-Request-Timestamp": {at}}, body), nil, false, []string{"malformed_header"}},
+		{"stale", rawCapture(h, body), []string{"--at", "1700001000"}, false, []string{"1000 s behind", "tolerance 5m0s", "stale_timestamp"}},
 		{"json capture", `{"method":"POST","url":"/slack","headers":{"X-Slack-Signature":"` + h.Get("X-Slack-Signature") + `","X-Slack-Request-Timestamp":["` + at + `"]},"body_base64":"` + base64.StdEncoding.EncodeToString(body) + `"}`, nil, true, []string{"PASS"}},
 	}
 	for _, c := range cases {
@@ -254,4 +246,14 @@ func TestCommandsRefuseBlankSecrets(t *testing.T) {
 			t.Errorf("sign with a secret of %q: %v, want a refusal", blank, err)
 		}
 	}
+}
+
+// rawCapture is a captured Slack request as raw HTTP/1.1, for verify.
+func rawCapture(h http.Header, body []byte) string {
+	var b strings.Builder
+	b.WriteString("POST /slack HTTP/1.1\r\nHost: example\r\n")
+	h.Write(&b)
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.String()
 }

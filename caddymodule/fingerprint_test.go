@@ -135,13 +135,7 @@ func TestVerifyCommandFingerprints(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte("token=abc&team_id=T1")
 	capture := func(secret string) string {
-		h := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Time: now})
-		var b strings.Builder
-		b.WriteString("POST /slack HTTP/1.1\r\nHost: example\r\n")
-		h.Write(&b)
-		b.WriteString("\r\n")
-		b.Write(body)
-		return b.String()
+		return rawCapture(signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Time: now}), body)
 	}
 	verify := func(secret string) string {
 		t.Helper()

@@ -20,6 +20,25 @@ func adapt(t *testing.T, caddyfile string) ([]byte, error) {
 	return out, err
 }
 
+// wantAdaptError fails the test unless cfg fails to adapt with an error
+// that names the line marked "<-" and contains every one of want.
+func wantAdaptError(t *testing.T, cfg string, want ...string) {
+	t.Helper()
+	_, err := adapt(t, cfg)
+	if err == nil {
+		t.Fatalf("adapted without error:\n%s", cfg)
+	}
+	msg := err.Error()
+	if line := fmt.Sprintf("Caddyfile:%d", lineOf(t, cfg, "<-")); !strings.Contains(msg, line) {
+		t.Errorf("error %q does not name %s", msg, line)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
+	}
+}
+
 // TestCaddyfileErrors: mistakes in a webhook_verify block fail at adapt
 // time with an error that names the Caddyfile line and says what to write.
 // (Adapting needs no running Caddy, so this runs under -short too.)
@@ -106,19 +125,7 @@ func TestCaddyfileErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := globalOptions + fmt.Sprintf("\nhttp://localhost:%d {%s\treverse_proxy localhost:1\n}\n", httpPort, c.site)
-			_, err := adapt(t, cfg)
-			if err == nil {
-				t.Fatalf("adapted without error:\n%s", cfg)
-			}
-			msg := err.Error()
-			if line := fmt.Sprintf("Caddyfile:%d", lineOf(t, cfg, "<-")); !strings.Contains(msg, line) {
-				t.Errorf("error %q does not name %s", msg, line)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not contain %q", msg, w)
-				}
-			}
+			wantAdaptError(t, cfg, c.want...)
 		})
 	}
 }

@@ -304,19 +304,7 @@ func TestBodyOptionsCaddyfileErrors(t *testing.T) {
 		} {
 			t.Run(directive+"/"+c.line, func(t *testing.T) {
 				cfg := globalOptions + fmt.Sprintf("\nhttp://localhost:%d {\n\t%s {env.SECRET} {\n\t\t%s # <-\n\t}\n\treverse_proxy localhost:1\n}\n", httpPort, directive, c.line)
-				_, err := adapt(t, cfg)
-				if err == nil {
-					t.Fatalf("adapted without error:\n%s", cfg)
-				}
-				msg := err.Error()
-				if line := fmt.Sprintf("Caddyfile:%d", lineOf(t, cfg, "<-")); !strings.Contains(msg, line) {
-					t.Errorf("error %q does not name %s", msg, line)
-				}
-				for _, w := range c.want {
-					if !strings.Contains(msg, w) {
-						t.Errorf("error %q does not contain %q", msg, w)
-					}
-				}
+				wantAdaptError(t, cfg, c.want...)
 			})
 		}
 	}
