@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 
 const (
 	sharedSubdirectives = "secret, max_body, buffer_memory, read_timeout, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
-	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, " + sharedSubdirectives
+	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, replay, " + sharedSubdirectives
 	signSubdirectives   = "keep_header, " + sharedSubdirectives
 )
 
@@ -89,6 +90,12 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			v.LegacySHA1 = true
 		case "strip_signature":
 			v.StripSignature = true
+		case "replay":
+			rc, err := parseReplay(d)
+			if err != nil {
+				return err
+			}
+			v.Replay = rc
 		default:
 			ok, err := parseShared(d, shared{&v.Secrets, &v.MaxBody, &v.Name, &v.InsecureUnsigned, &v.SchemeFields, &v.BodyOptions})
 			if err != nil {
@@ -289,6 +296,81 @@ func parseShared(d *caddyfile.Dispenser, f shared) (bool, error) {
 		*field = arg
 	}
 	return true, nil
+}
+
+// parseReplay parses:
+//
+//	replay [memory|redis] {
+//		window      <duration>
+//		max_entries <n>             # memory
+//		address     <host:port|redis://...|rediss://...>   # redis
+//		username    <name>
+//		password    <password>      # {env.X} or {file./path}
+//		tls
+//		prefix      <text>
+//		fail_open
+//	}
+func parseReplay(d *caddyfile.Dispenser) (*Replay, error) {
+	rc := new(Replay)
+	if d.NextArg() {
+		rc.Store = d.Val()
+		if rc.Store != "memory" && rc.Store != "redis" {
+			return nil, d.Errf("replay store %q: write replay memory or replay redis { address ... }", rc.Store)
+		}
+		if d.NextArg() {
+			return nil, d.Errf("replay: unexpected argument %q; put options in a block", d.Val())
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		switch opt {
+		case "tls":
+			rc.TLS = true
+		case "fail_open":
+			rc.FailOpen = true
+		case "window":
+			arg, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			dur, err := caddy.ParseDuration(arg)
+			if err != nil || dur <= 0 {
+				return nil, d.Errf("replay window: %q is not a positive duration; write e.g. 24h", arg)
+			}
+			rc.Window = caddy.Duration(dur)
+		case "max_entries":
+			arg, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.Atoi(arg)
+			if err != nil || n <= 0 {
+				return nil, d.Errf("replay max_entries: %q is not a positive whole number; write e.g. 100000", arg)
+			}
+			rc.MaxEntries = n
+		case "address", "username", "password", "prefix":
+			arg, err := oneArg(d)
+			if err != nil {
+				return nil, err
+			}
+			*map[string]*string{"address": &rc.Address, "username": &rc.Username, "password": &rc.Password, "prefix": &rc.Prefix}[opt] = arg
+		default:
+			return nil, d.Errf("unknown replay option %q; valid ones: window, max_entries (memory), address, username, password, tls, prefix, fail_open (redis)", opt)
+		}
+		if d.NextArg() {
+			return nil, d.Errf("replay %s: unexpected argument %q", opt, d.Val())
+		}
+	}
+	redisOnly := rc.Address != "" || rc.Username != "" || rc.Password != "" || rc.TLS || rc.Prefix != "" || rc.FailOpen
+	switch {
+	case rc.Store == "redis" && rc.Address == "":
+		return nil, d.Err("replay redis needs an address: write replay redis { address 127.0.0.1:6379 } (or a redis:// or rediss:// URL)")
+	case rc.Store == "redis" && rc.MaxEntries != 0:
+		return nil, d.Err("max_entries is for replay memory; Redis bounds itself (maxmemory)")
+	case rc.Store != "redis" && redisOnly:
+		return nil, d.Err("address, username, password, tls, prefix and fail_open are for replay redis; write replay redis { ... }")
+	}
+	return rc, nil
 }
 
 // parseSecret parses: secret <value> [label <name>] [not_after <time>].

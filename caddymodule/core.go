@@ -178,6 +178,10 @@ func reasonOf(err error) string {
 		return "read_timeout"
 	case errors.Is(err, spool.ErrSpool):
 		return "spool_error"
+	case errors.Is(err, errInFlight):
+		return "in_flight"
+	case errors.Is(err, errReplayUnavailable):
+		return "replay_unavailable"
 	}
 	return "error"
 }

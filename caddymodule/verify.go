@@ -83,6 +83,13 @@ type Verify struct {
 	// (an unset {env.X}, an empty {file.X}): that fails the load.
 	InsecureUnsigned bool `json:"insecure_unsigned,omitempty"`
 
+	// Replay, if set, de-duplicates deliveries: a webhook already
+	// delivered is answered 200 with Webhook-Duplicate: true and not
+	// passed on again; one in flight gets 409; a failed delivery (no
+	// answer, or a 5xx) is forgotten so the sender's retry gets through.
+	// Off unless configured.
+	Replay *Replay `json:"replay,omitempty"`
+
 	// SchemeFields describe a generic hmac or token scheme.
 	SchemeFields
 
@@ -90,6 +97,7 @@ type Verify struct {
 	BodyOptions
 
 	core
+	replay    *replayGuard
 	tolerance time.Duration
 	strip     []string
 	protect   []string // headers a client's Connection header may not remove
@@ -171,6 +179,12 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 		v.warnAccessLog(ctx)
 	}
 	v.protect = append(s.Names(), "Content-Type")
+	return v.provisionReplay(ctx, v.tolerance)
+}
+
+// Cleanup lets go of the replay store.
+func (v *Verify) Cleanup() error {
+	v.cleanupReplay()
 	return nil
 }
 
@@ -256,6 +270,9 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	repl.Set("http.webhook.key", res.Key)
 	// For a webhook_sign further on: a re-signed webhook keeps its id.
 	markVerified(r, v.Scheme, res)
+	if v.replay != nil {
+		return v.serveReplay(w, r, next, res, repl)
+	}
 	return next.ServeHTTP(w, r)
 }
 
@@ -263,5 +280,6 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 var (
 	_ caddy.Provisioner           = (*Verify)(nil)
 	_ caddy.Validator             = (*Verify)(nil)
+	_ caddy.CleanerUpper          = (*Verify)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Verify)(nil)
 )

@@ -1,0 +1,284 @@
+package caddymodule
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/hookguard/hookguard/replay"
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// Replay configures delivery de-duplication on a webhook_verify route: a
+// webhook that was already delivered is answered 200 with
+// Webhook-Duplicate: true and does not reach the app again; one still in
+// flight gets 409; one whose delivery failed (no answer, or a 5xx) is
+// forgotten, so the sender's retry gets through. Only verified requests
+// are recorded.
+type Replay struct {
+	// Store is memory (the default: in this process, bounded, kept across
+	// config reloads) or redis (shared by several instances).
+	Store string `json:"store,omitempty"`
+
+	// Window is how long a delivered webhook is remembered. Default: twice
+	// the tolerance plus a minute for timestamped schemes (a timestamp is
+	// accepted on either side of now), 24h for the others. A window
+	// shorter than twice the tolerance is refused: a replay could outlive
+	// it.
+	Window caddy.Duration `json:"window,omitempty"`
+
+	// MaxEntries bounds the memory store. Default: 100000. Beyond it the
+	// oldest delivered entries are dropped (logged and counted).
+	MaxEntries int `json:"max_entries,omitempty"`
+
+	// Address is the Redis server, host:port or a redis:// or rediss://
+	// URL. Required for the redis store.
+	Address string `json:"address,omitempty"`
+	// Username and Password authenticate to Redis; give them as {env.X}
+	// or {file.X} placeholders, resolved at provision.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	// TLS connects to Redis over TLS (also implied by rediss://).
+	TLS bool `json:"tls,omitempty"`
+	// Prefix starts every Redis key. Default: hookguard:replay:.
+	Prefix string `json:"prefix,omitempty"`
+	// FailOpen passes requests on unchecked while Redis is unreachable
+	// (logged and counted). Default: answer 503, so the sender retries
+	// and nothing is lost.
+	FailOpen bool `json:"fail_open,omitempty"`
+}
+
+// Defaults of replay.
+const (
+	defaultReplayMaxEntries = 100_000
+	// untimedWindow is the window of schemes without a timestamp: a
+	// capture of theirs is valid for ever, so at least a day.
+	untimedWindow = 24 * time.Hour
+	// replayHold bounds a reservation whose request never finishes (the
+	// process died): after it the key is free again. It outlasts any
+	// sender's own delivery timeout (GitHub 10s, Stripe 30s), so a
+	// request still in flight is not delivered twice.
+	replayHold = 5 * time.Minute
+	// replayOpTimeout bounds a commit or release once the response is
+	// out, whatever the client does.
+	replayOpTimeout = 5 * time.Second
+)
+
+// replayGuard is a route's provisioned replay protection.
+type replayGuard struct {
+	store    replay.Store
+	poolKey  string // set for a memory store shared through replayPool
+	window   time.Duration
+	failOpen bool
+	scope    string // scheme and route, so routes that share a store never collide
+}
+
+// replayPool keeps memory stores across config reloads: a reload must not
+// forget what was delivered a second before.
+var replayPool = caddy.NewUsagePool()
+
+type pooledMemory struct{ *replay.Memory }
+
+func (p pooledMemory) Destruct() error { return p.Close() }
+
+// provisionReplay sets up the store. tolerance is the route's effective
+// timestamp tolerance (0: no timestamp check).
+func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) error {
+	rc := v.Replay
+	if rc == nil {
+		return nil
+	}
+	if v.unsigned {
+		return fmt.Errorf("replay needs verified requests: it cannot be used with insecure_unsigned")
+	}
+	g := &replayGuard{failOpen: rc.FailOpen, scope: v.Scheme + "\x00" + v.Name}
+	g.window = time.Duration(rc.Window)
+	minWindow := 2*tolerance + time.Minute
+	switch {
+	case g.window == 0 && v.scheme.Timestamped() && tolerance > 0:
+		g.window = minWindow
+	case g.window == 0:
+		g.window = untimedWindow
+	case v.scheme.Timestamped() && tolerance > 0 && g.window < 2*tolerance:
+		return fmt.Errorf("replay window %s is shorter than twice the tolerance (%s): a replay could come after it; use at least %s", g.window, tolerance, minWindow)
+	}
+	switch rc.Store {
+	case "", "memory":
+		if rc.Address != "" || rc.Username != "" || rc.Password != "" || rc.TLS || rc.Prefix != "" || rc.FailOpen {
+			return fmt.Errorf("replay memory takes window and max_entries only; address, username, password, tls, prefix and fail_open are for replay redis")
+		}
+		max := rc.MaxEntries
+		if max == 0 {
+			max = defaultReplayMaxEntries
+		}
+		// Keyed by what identifies the route's deliveries: a reload of
+		// the same route finds its store again.
+		h := sha256.New()
+		for _, s := range []string{v.Scheme, v.Name, fmt.Sprint(max)} {
+			writeField(h, s)
+		}
+		for _, s := range v.Secrets {
+			writeField(h, s.Value)
+		}
+		g.poolKey = "hookguard replay memory " + hex.EncodeToString(h.Sum(nil))
+		val, _, err := replayPool.LoadOrNew(g.poolKey, func() (caddy.Destructor, error) {
+			return pooledMemory{replay.NewMemory(replay.MemoryOptions{MaxEntries: max})}, nil
+		})
+		if err != nil {
+			return err
+		}
+		g.store = val.(pooledMemory).Memory
+	case "redis":
+		if rc.Address == "" {
+			return fmt.Errorf("replay redis needs an address: host:port, or a redis:// or rediss:// URL")
+		}
+		if rc.MaxEntries != 0 {
+			return fmt.Errorf("max_entries is for replay memory; Redis bounds itself (maxmemory)")
+		}
+		repl := caddy.NewReplacer()
+		opts := replay.RedisOptions{TLS: rc.TLS, Prefix: rc.Prefix}
+		for _, f := range []struct {
+			what string
+			in   string
+			out  *string
+		}{{"address", rc.Address, &opts.Address}, {"username", rc.Username, &opts.Username}, {"password", rc.Password, &opts.Password}} {
+			val, err := repl.ReplaceOrErr(f.in, true, true)
+			if err != nil {
+				// Not err: its text could quote a literal password.
+				return fmt.Errorf("replay redis %s: a placeholder in it did not resolve (use {env.NAME} or {file./path})", f.what)
+			}
+			*f.out = val
+		}
+		if strings.Contains(opts.Address, "://") {
+			opts.URL, opts.Address = opts.Address, ""
+		}
+		if rc.Password != "" && !isPlaceholder(rc.Password) {
+			v.logger.Warn("replay redis password is written in the config, so it is also in the JSON config, the admin API's /config/ and autosave.json: give it as {env.NAME} or {file./path}")
+		}
+		st, err := replay.NewRedis(opts)
+		if err != nil {
+			// Not err: the URL may hold a password.
+			return fmt.Errorf("replay redis: the address is not host:port or a redis:// or rediss:// URL")
+		}
+		g.store = st
+	default:
+		return fmt.Errorf("replay store %q: use memory or redis", rc.Store)
+	}
+	v.replay = g
+	return nil
+}
+
+// cleanupReplay lets go of the store: a memory store stays in the pool
+// while another config uses it.
+func (v *Verify) cleanupReplay() {
+	if v.replay == nil {
+		return
+	}
+	if v.replay.poolKey != "" {
+		_, _ = replayPool.Delete(v.replay.poolKey)
+		return
+	}
+	_ = v.replay.store.Close()
+}
+
+// replayKey names a verified delivery. The sender's id only where its
+// signature covers it (Standard Webhooks, Svix, an hmac scheme signing
+// {id}); otherwise a digest of the MAC that matched (an exact replay
+// carries the same signature over the same bytes), or for a token scheme,
+// which signs nothing, of the body. An unsigned id header
+// (X-GitHub-Delivery) is the sender's claim: anyone replaying could change
+// it, so it never picks the key. Hashed, so the key is short and shows
+// neither the id's raw text nor a MAC.
+func (g *replayGuard) key(res verifier.Result) string {
+	kind, val := "mac", res.Signature
+	switch {
+	case res.IDSigned:
+		kind, val = "sid", []byte(res.ID)
+	case val == nil:
+		kind, val = "body", res.BodyDigest
+	}
+	h := sha256.New()
+	writeField(h, g.scope)
+	writeField(h, kind)
+	writeField(h, string(val))
+	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// writeField writes s length-prefixed, so no two fields run together.
+func writeField(h interface{ Write([]byte) (int, error) }, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	_, _ = h.Write(n[:])
+	_, _ = h.Write([]byte(s))
+}
+
+// serveReplay passes a verified request on at most once per delivery key.
+func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, res verifier.Result, repl *caddy.Replacer) error {
+	g := v.replay
+	key := g.key(res)
+	repl.Set("http.webhook.replay_key", key)
+	state, tok, err := g.store.Reserve(r.Context(), key, replayHold)
+	if err != nil {
+		if g.failOpen {
+			v.requests.WithLabelValues("replay_unchecked", res.Key).Inc()
+			v.logger.Warn("replay store unreachable: request passed on UNCHECKED (fail_open)", zap.Error(err), zap.String("replay_key", key))
+			return next.ServeHTTP(w, r)
+		}
+		return v.refuse(r, http.StatusServiceUnavailable, fmt.Errorf("%w: %v", errReplayUnavailable, err))
+	}
+	switch state {
+	case replay.InFlight:
+		return v.refuse(r, http.StatusConflict, fmt.Errorf("%w (key %s)", errInFlight, key))
+	case replay.Delivered:
+		v.requests.WithLabelValues("duplicate", res.Key).Inc()
+		if ce := v.logger.Check(zap.InfoLevel, "webhook duplicate: already delivered, not passed on"); ce != nil {
+			ce.Write(zap.String("replay_key", key), zap.String("id", v.deliveryID(r)), zap.String("remote_ip", remoteIP(r)))
+		}
+		w.Header().Set("Webhook-Duplicate", "true")
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+
+	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
+	err = next.ServeHTTP(rec, r)
+	status := rec.Status()
+	var he caddyhttp.HandlerError
+	if err != nil {
+		status = http.StatusInternalServerError
+		if errors.As(err, &he) && he.StatusCode != 0 {
+			status = he.StatusCode
+		}
+	} else if status == 0 {
+		status = http.StatusOK // nothing written: net/http answers 200
+	}
+	// The response is out (or failed): the client going away must not
+	// leave the key reserved.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), replayOpTimeout)
+	defer cancel()
+	var opErr error
+	if status >= 500 {
+		opErr = g.store.Release(ctx, key, tok)
+	} else {
+		opErr = g.store.Commit(ctx, key, tok, g.window)
+	}
+	if opErr != nil {
+		// The reservation expires by itself after replayHold.
+		v.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(opErr), zap.String("replay_key", key), zap.Int("status", status))
+	}
+	return err
+}
+
+var (
+	errInFlight          = errors.New("replay: the same webhook is being delivered now; retry later")
+	errReplayUnavailable = errors.New("replay store unavailable; retry later")
+)

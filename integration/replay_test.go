@@ -1,0 +1,288 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// scriptedUpstream is an app whose answer the test sets: a status, a
+// hold (it waits before answering), or a hang-up (no answer at all). It
+// counts the requests that reached it, by delivery.
+type scriptedUpstream struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []http.Header
+	// What the next requests get.
+	status  int
+	hold    chan struct{}
+	hangup  bool
+	arrived chan struct{} // a request reached the app (non-blocking send)
+}
+
+func newScriptedUpstream(t *testing.T) *scriptedUpstream {
+	t.Helper()
+	u := &scriptedUpstream{status: http.StatusOK, arrived: make(chan struct{}, 16)}
+	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		u.got = append(u.got, r.Header.Clone())
+		status, hold, hangup := u.status, u.hold, u.hangup
+		u.mu.Unlock()
+		select {
+		case u.arrived <- struct{}{}:
+		default:
+		}
+		if hold != nil {
+			<-hold
+		}
+		if hangup {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.WriteHeader(status)
+		fmt.Fprint(w, "app answered")
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+func (u *scriptedUpstream) set(status int, hold chan struct{}, hangup bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.status, u.hold, u.hangup = status, hold, hangup
+}
+
+func (u *scriptedUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.got)
+}
+
+func (u *scriptedUpstream) last() http.Header {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.got[len(u.got)-1]
+}
+
+// replaySite guards /standard and /github with replay (memory store).
+func replaySite(up *scriptedUpstream, std, gh string) string {
+	return fmt.Sprintf(`
+http://localhost:%d {
+	handle /standard {
+		webhook_verify standard %q {
+			replay
+		}
+		reverse_proxy %s {
+			header_up X-Replay-Key {http.webhook.replay_key}
+		}
+	}
+	handle /github {
+		webhook_verify github %q {
+			replay memory {
+				window 1h
+			}
+		}
+		reverse_proxy %s {
+			header_up X-Replay-Key {http.webhook.replay_key}
+		}
+	}
+%s
+}
+`, httpPort, std, up.srv.URL, gh, up.srv.URL, errorsBlock)
+}
+
+// TestReplay drives every rule of issue 8 through a real Caddy with the
+// memory store: a delivered webhook sent again is 200 with
+// Webhook-Duplicate and does not reach the app; the same webhook in flight
+// is 409; a delivery the app answered with a 5xx, or did not answer, is
+// forgotten so the sender's retry is delivered exactly once; a forged
+// request with a seen id is 401 and leaves the store alone; for github the
+// key is the MAC, so a new X-GitHub-Delivery does not make a replay new;
+// and a config reload keeps what was delivered.
+func TestReplay(t *testing.T) {
+	skipShort(t)
+	up := newScriptedUpstream(t)
+	std, gh := whsecSecret(t), rawSecret(t)
+	loadConfig(t, replaySite(up, std, gh))
+	signStd := presetSigner(t, "standard")
+	signGH := presetSigner(t, "github")
+
+	t.Run("duplicate_after_delivery", func(t *testing.T) {
+		body := []byte(`{"type":"invoice.paid"}`)
+		h := signStd(std, body, deliveryID(t), time.Now())
+		before := up.count()
+		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+		wantStatus(t, a, http.StatusOK)
+		if a.Header.Get("Webhook-Duplicate") != "" {
+			t.Error("first delivery marked duplicate")
+		}
+		key := up.last().Get("X-Replay-Key")
+		if len(key) < 10 || key[:4] != "sid:" {
+			t.Errorf("{http.webhook.replay_key} = %q, want sid:… (standard signs its id)", key)
+		}
+		for range 3 {
+			a = send(t, delivery{Path: "/standard", Body: body, Header: h})
+			wantStatus(t, a, http.StatusOK)
+			if a.Header.Get("Webhook-Duplicate") != "true" {
+				t.Errorf("replay answered without Webhook-Duplicate: true (%q)", a.Body)
+			}
+		}
+		if n := up.count() - before; n != 1 {
+			t.Errorf("the app got %d deliveries of one webhook, want 1", n)
+		}
+	})
+
+	t.Run("in_flight_is_409", func(t *testing.T) {
+		body := []byte(`{"type":"slow"}`)
+		h := signStd(std, body, deliveryID(t), time.Now())
+		hold := make(chan struct{})
+		up.set(http.StatusOK, hold, false)
+		defer up.set(http.StatusOK, nil, false)
+		before := up.count()
+		first := make(chan answer, 1)
+		go func() { first <- send(t, delivery{Path: "/standard", Body: body, Header: h}) }()
+		select {
+		case <-up.arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first delivery never reached the app")
+		}
+		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+		wantStatus(t, a, http.StatusConflict)
+		close(hold)
+		wantStatus(t, <-first, http.StatusOK)
+		if n := up.count() - before; n != 1 {
+			t.Errorf("the app got %d deliveries, want 1", n)
+		}
+		a = send(t, delivery{Path: "/standard", Body: body, Header: h})
+		if a.Status != http.StatusOK || a.Header.Get("Webhook-Duplicate") != "true" {
+			t.Errorf("after delivery: %d, duplicate %q; want 200 and true", a.Status, a.Header.Get("Webhook-Duplicate"))
+		}
+	})
+
+	for _, c := range []struct {
+		name   string
+		status int
+		hangup bool
+	}{{"retry_after_500", http.StatusInternalServerError, false}, {"retry_after_no_answer", 0, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			body := []byte(`{"type":"` + c.name + `"}`)
+			h := signStd(std, body, deliveryID(t), time.Now())
+			before := up.count()
+			up.set(c.status, nil, c.hangup)
+			a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+			if a.Status < 500 {
+				t.Fatalf("failed delivery answered %d, want a 5xx", a.Status)
+			}
+			up.set(http.StatusOK, nil, false)
+			a = send(t, delivery{Path: "/standard", Body: body, Header: h})
+			wantStatus(t, a, http.StatusOK)
+			if a.Header.Get("Webhook-Duplicate") != "" {
+				t.Fatal("the sender's retry after a failed delivery was taken for a duplicate: the webhook is lost")
+			}
+			a = send(t, delivery{Path: "/standard", Body: body, Header: h})
+			if a.Header.Get("Webhook-Duplicate") != "true" {
+				t.Error("a second retry after the successful one was delivered again")
+			}
+			if n := up.count() - before; n != 2 {
+				t.Errorf("the app got %d requests, want 2 (the failed one and the retry)", n)
+			}
+		})
+	}
+
+	t.Run("app_4xx_commits", func(t *testing.T) {
+		body := []byte(`{"type":"refused by app"}`)
+		h := signStd(std, body, deliveryID(t), time.Now())
+		up.set(http.StatusUnprocessableEntity, nil, false)
+		defer up.set(http.StatusOK, nil, false)
+		wantStatus(t, send(t, delivery{Path: "/standard", Body: body, Header: h}), http.StatusUnprocessableEntity)
+		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+		if a.Header.Get("Webhook-Duplicate") != "true" {
+			t.Errorf("a webhook the app answered 422 was delivered again (%d)", a.Status)
+		}
+	})
+
+	t.Run("forged_never_touches_the_store", func(t *testing.T) {
+		body := []byte(`{"type":"genuine"}`)
+		id := deliveryID(t)
+		h := signStd(std, body, id, time.Now())
+		// A forgery under the same id before the genuine webhook: 401,
+		// and the genuine one is still delivered.
+		forged := signStd(whsecSecret(t), body, id, time.Now())
+		before := up.count()
+		a := send(t, delivery{Path: "/standard", Body: body, Header: forged})
+		wantRejected(t, a, http.StatusUnauthorized, &upstream{}, 0)
+		wantStatus(t, send(t, delivery{Path: "/standard", Body: body, Header: h}), http.StatusOK)
+		// And after it: still 401, never "duplicate".
+		a = send(t, delivery{Path: "/standard", Body: body, Header: forged})
+		if a.Status != http.StatusUnauthorized || a.Header.Get("Webhook-Duplicate") != "" {
+			t.Errorf("forgery with a delivered id: %d, duplicate %q; want 401", a.Status, a.Header.Get("Webhook-Duplicate"))
+		}
+		if n := up.count() - before; n != 1 {
+			t.Errorf("the app got %d requests, want 1", n)
+		}
+	})
+
+	t.Run("github_new_delivery_header_is_still_a_duplicate", func(t *testing.T) {
+		body := []byte(`{"zen":"replayed"}`)
+		h := signGH(gh, body, "d-original", time.Now())
+		before := up.count()
+		wantStatus(t, send(t, delivery{Path: "/github", Body: body, Header: h}), http.StatusOK)
+		key := up.last().Get("X-Replay-Key")
+		if len(key) < 10 || key[:4] != "mac:" {
+			t.Errorf("{http.webhook.replay_key} = %q, want mac:… (github does not sign its delivery id)", key)
+		}
+		for _, d := range []string{"d-new", "d-other", ""} {
+			h2 := h.Clone()
+			if d == "" {
+				h2.Del("X-Github-Delivery")
+			} else {
+				h2.Set("X-Github-Delivery", d)
+			}
+			a := send(t, delivery{Path: "/github", Body: body, Header: h2})
+			if a.Status != http.StatusOK || a.Header.Get("Webhook-Duplicate") != "true" {
+				t.Errorf("X-GitHub-Delivery %q: %d, duplicate %q; want a duplicate", d, a.Status, a.Header.Get("Webhook-Duplicate"))
+			}
+		}
+		if n := up.count() - before; n != 1 {
+			t.Errorf("the app got %d requests, want 1", n)
+		}
+	})
+
+	t.Run("kept_across_reload", func(t *testing.T) {
+		body := []byte(`{"type":"before reload"}`)
+		h := signStd(std, body, deliveryID(t), time.Now())
+		wantStatus(t, send(t, delivery{Path: "/standard", Body: body, Header: h}), http.StatusOK)
+		// The same config again, reloaded through the admin API (a
+		// comment changes it, so Caddy does not skip the load).
+		if err := postLoad(t, globalOptions+replaySite(up, std, gh)+"# reloaded\n"); err != nil {
+			t.Fatal(err)
+		}
+		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+		if a.Header.Get("Webhook-Duplicate") != "true" {
+			t.Errorf("after a reload the delivered webhook was delivered again (%d)", a.Status)
+		}
+	})
+}
+
+// TestReplayCaddyfileErrors: a replay block that cannot work fails at
+// adapt or load, naming the line and the fix.
+func TestReplayCaddyfileErrors(t *testing.T) {
+	for _, c := range []struct{ block, want string }{
+		{"replay redis # <-", "replay redis needs an address"},
+		{"replay disk # <-", `replay store "disk"`},
+		{"replay {\n\t\t\taddress 127.0.0.1:6379\n\t\t} # <-", "are for replay redis"},
+		{"replay redis {\n\t\t\taddress 127.0.0.1:6379\n\t\t\tmax_entries 5\n\t\t} # <-", "max_entries is for replay memory"},
+		{"replay {\n\t\t\twindow soon # <-\n\t\t}", `replay window: "soon" is not a positive duration`},
+		{"replay {\n\t\t\tmax_entries lots # <-\n\t\t}", `"lots" is not a positive whole number`},
+		{"replay {\n\t\t\twindows 1h # <-\n\t\t}", `unknown replay option "windows"`},
+	} {
+		cfg := globalOptions + fmt.Sprintf("\nhttp://localhost:%d {\n\twebhook_verify github {env.SECRET} {\n\t\t%s\n\t}\n\treverse_proxy localhost:1\n}\n", httpPort, c.block)
+		wantAdaptError(t, cfg, c.want)
+	}
+}
