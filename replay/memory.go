@@ -244,4 +244,9 @@ func (h *expiryHeap) Pop() any {
 	return e
 }
 
+// Destruct is Close under the name caddy.UsagePool calls when the last
+// config using the store is unloaded, so the Caddy layer can pool the
+// store itself across reloads.
+func (m *Memory) Destruct() error { return m.Close() }
+
 var _ Store = (*Memory)(nil)

@@ -155,7 +155,7 @@ func TestMemoryClose(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Close(); err != nil {
+	if err := m.Destruct(); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := m.Reserve(ctx, "k", time.Minute); !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrClosed) {

@@ -282,4 +282,9 @@ func (r *Redis) Close() error {
 	return r.closeErr
 }
 
+// Destruct is Close under the name caddy.UsagePool calls when the last
+// config using the store is unloaded, so the Caddy layer can pool the
+// store itself across reloads.
+func (r *Redis) Destruct() error { return r.Close() }
+
 var _ Store = (*Redis)(nil)
