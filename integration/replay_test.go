@@ -142,8 +142,14 @@ func TestReplay(t *testing.T) {
 		body := []byte(`{"type":"slow"}`)
 		h := signStd(std, body, deliveryID(t), time.Now())
 		hold := make(chan struct{})
+		var once sync.Once
+		release := func() { once.Do(func() { close(hold) }) }
+		defer release() // a failed assertion must not leave the app waiting
 		up.set(http.StatusOK, hold, false)
 		defer up.set(http.StatusOK, nil, false)
+		for len(up.arrived) > 0 { // signals of earlier requests
+			<-up.arrived
+		}
 		before := up.count()
 		first := make(chan answer, 1)
 		go func() { first <- send(t, delivery{Path: "/standard", Body: body, Header: h}) }()
@@ -154,7 +160,7 @@ func TestReplay(t *testing.T) {
 		}
 		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
 		wantStatus(t, a, http.StatusConflict)
-		close(hold)
+		release()
 		wantStatus(t, <-first, http.StatusOK)
 		if n := up.count() - before; n != 1 {
 			t.Errorf("the app got %d deliveries, want 1", n)
