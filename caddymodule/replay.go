@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -82,6 +83,8 @@ type replayGuard struct {
 	failOpen bool
 	scope    string // scheme and route, so routes that share a store never collide
 }
+
+var redisLogOnce sync.Once
 
 // replayPool keeps memory stores across config reloads: a reload must not
 // forget what was delivered a second before.
@@ -165,6 +168,16 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 		if rc.Password != "" && !isPlaceholder(rc.Password) {
 			v.logger.Warn("replay redis password is written in the config, so it is also in the JSON config, the admin API's /config/ and autosave.json: give it as {env.NAME} or {file./path}")
 		}
+		redisLogOnce.Do(func() {
+			// go-redis logs (dial failures, pool state) to stderr by
+			// default, one logger per process: into Caddy's log instead.
+			logger := caddy.Log().Named("http.handlers.webhook_verify.replay.redis")
+			replay.SetRedisLogger(func(_ context.Context, format string, args ...any) {
+				if ce := logger.Check(zap.DebugLevel, fmt.Sprintf(format, args...)); ce != nil {
+					ce.Write()
+				}
+			})
+		})
 		st, err := replay.NewRedis(opts)
 		if err != nil {
 			// Not err: the URL may hold a password.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -290,5 +291,24 @@ func TestReplayCaddyfileErrors(t *testing.T) {
 	} {
 		cfg := globalOptions + fmt.Sprintf("\nhttp://localhost:%d {\n\twebhook_verify github {env.SECRET} {\n\t\t%s\n\t}\n\treverse_proxy localhost:1\n}\n", httpPort, c.block)
 		wantAdaptError(t, cfg, c.want)
+	}
+}
+
+// TestReplayLoadErrors: replay settings that would let a replay in fail
+// the load: a window shorter than twice the tolerance (a timestamp is
+// accepted on either side of now), and replay on an insecure_unsigned
+// route (nothing is verified, so nothing may be recorded).
+func TestReplayLoadErrors(t *testing.T) {
+	skipShort(t)
+	up := newScriptedUpstream(t)
+	loadConfig(t, replaySite(up, whsecSecret(t), rawSecret(t)))
+	for _, c := range []struct{ block, want string }{
+		{"webhook_verify slack {env.HOME} {\n\t\ttolerance 5m\n\t\treplay {\n\t\t\twindow 9m\n\t\t}\n\t}", "shorter than twice the tolerance"},
+		{"webhook_verify github {\n\t\tinsecure_unsigned\n\t\treplay\n\t}", "cannot be used with insecure_unsigned"},
+	} {
+		err := postLoad(t, globalOptions+fmt.Sprintf("http://localhost:%d {\n\t%s\n\treverse_proxy localhost:1\n}\n", httpPort, c.block))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("load error %v, want one containing %q", err, c.want)
+		}
 	}
 }
