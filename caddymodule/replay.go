@@ -82,6 +82,14 @@ type replayGuard struct {
 	window   time.Duration
 	failOpen bool
 	scope    string // scheme and route, so routes that share a store never collide
+	// sender maps a key's label to a digest of its secret: every key
+	// names the secret that verified the delivery, so two senders (two
+	// routes, or one route with several secrets) that use the same
+	// delivery id never collide in a shared store (Redis, whatever the
+	// routes' names; Svix sends one message to every endpoint under one
+	// id). Not the label itself: a fingerprint depends on the
+	// installation, and instances sharing a Redis must agree.
+	sender map[string]string
 }
 
 var redisLogOnce sync.Once
@@ -104,7 +112,20 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 	if v.unsigned {
 		return fmt.Errorf("replay needs verified requests: it cannot be used with insecure_unsigned")
 	}
-	g := &replayGuard{failOpen: rc.FailOpen, scope: v.Scheme + "\x00" + v.Name}
+	g := &replayGuard{failOpen: rc.FailOpen, scope: v.Scheme + "\x00" + v.Name, sender: map[string]string{}}
+	byLabel := map[string][]string{}
+	for _, k := range v.keys {
+		byLabel[k.Label] = append(byLabel[k.Label], string(k.Secret))
+	}
+	for label, secrets := range byLabel {
+		// Secrets that share a label are one sender as far as the key
+		// can tell.
+		h := sha256.New()
+		for _, s := range secrets {
+			writeField(h, s)
+		}
+		g.sender[label] = string(h.Sum(nil))
+	}
 	g.window = time.Duration(rc.Window)
 	minWindow := 2*tolerance + time.Minute
 	switch {
@@ -210,8 +231,10 @@ func (v *Verify) cleanupReplay() {
 // carries the same signature over the same bytes), or for a token scheme,
 // which signs nothing, of the body. An unsigned id header
 // (X-GitHub-Delivery) is the sender's claim: anyone replaying could change
-// it, so it never picks the key. Hashed, so the key is short and shows
-// neither the id's raw text nor a MAC.
+// it, so it never picks the key. Each is under a digest of the secret
+// that verified the request: another sender's id is not this one's.
+// Hashed, so the key is short and shows neither the id's raw text nor a
+// MAC.
 func (g *replayGuard) key(res verifier.Result) string {
 	kind, val := "mac", res.Signature
 	switch {
@@ -222,6 +245,7 @@ func (g *replayGuard) key(res verifier.Result) string {
 	}
 	h := sha256.New()
 	writeField(h, g.scope)
+	writeField(h, g.sender[res.Key])
 	writeField(h, kind)
 	writeField(h, string(val))
 	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
