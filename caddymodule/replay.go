@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -90,6 +92,14 @@ type replayGuard struct {
 	// id). Not the label itself: a fingerprint depends on the
 	// installation, and instances sharing a Redis must agree.
 	sender map[string]string
+	// shown keys the replay key for logs, {http.webhook.replay_key} and
+	// nothing else: the store's key is a hash of public inputs (scheme,
+	// name, the id) and of the secret, so shown as is it would let anyone
+	// who holds a delivery test guesses of a weak secret offline (as an
+	// unkeyed fingerprint would). Keyed with the installation's
+	// fingerprint key, it names a delivery the same way in every log of
+	// this installation and tells nothing about the secret.
+	shown []byte
 }
 
 var redisLogOnce sync.Once
@@ -125,6 +135,16 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 			writeField(h, s)
 		}
 		g.sender[label] = string(h.Sum(nil))
+	}
+	if key, err := LoadFingerprintKey(ctx, configStorage(ctx)); err == nil {
+		g.shown = key
+	} else {
+		// Per process: keys in logs then differ across restarts.
+		g.shown = make([]byte, 32)
+		if _, err := rand.Read(g.shown); err != nil {
+			return fmt.Errorf("making a replay log key: %w", err)
+		}
+		v.logger.Warn("no fingerprint key in Caddy's storage: replay keys in logs are keyed per process", zap.Error(err))
 	}
 	g.window = time.Duration(rc.Window)
 	minWindow := 2*tolerance + time.Minute
@@ -251,6 +271,14 @@ func (g *replayGuard) key(res verifier.Result) string {
 	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// showKey is how a store key appears outside the store (see shown).
+func (g *replayGuard) showKey(key string) string {
+	kind, _, _ := strings.Cut(key, ":")
+	m := hmac.New(sha256.New, g.shown)
+	m.Write([]byte(key))
+	return kind + ":" + hex.EncodeToString(m.Sum(nil)[:12])
+}
+
 // writeField writes s length-prefixed, so no two fields run together.
 func writeField(h interface{ Write([]byte) (int, error) }, s string) {
 	var n [8]byte
@@ -263,23 +291,24 @@ func writeField(h interface{ Write([]byte) (int, error) }, s string) {
 func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, res verifier.Result, repl *caddy.Replacer) error {
 	g := v.replay
 	key := g.key(res)
-	repl.Set("http.webhook.replay_key", key)
+	shown := g.showKey(key)
+	repl.Set("http.webhook.replay_key", shown)
 	state, tok, err := g.store.Reserve(r.Context(), key, replayHold)
 	if err != nil {
 		if g.failOpen {
 			v.requests.WithLabelValues("replay_unchecked", res.Key).Inc()
-			v.logger.Warn("replay store unreachable: request passed on UNCHECKED (fail_open)", zap.Error(err), zap.String("replay_key", key))
+			v.logger.Warn("replay store unreachable: request passed on UNCHECKED (fail_open)", zap.Error(err), zap.String("replay_key", shown))
 			return next.ServeHTTP(w, r)
 		}
 		return v.refuse(r, http.StatusServiceUnavailable, fmt.Errorf("%w: %v", errReplayUnavailable, err))
 	}
 	switch state {
 	case replay.InFlight:
-		return v.refuse(r, http.StatusConflict, fmt.Errorf("%w (key %s)", errInFlight, key))
+		return v.refuse(r, http.StatusConflict, errInFlight)
 	case replay.Delivered:
 		v.requests.WithLabelValues("duplicate", res.Key).Inc()
 		if ce := v.logger.Check(zap.InfoLevel, "webhook duplicate: already delivered, not passed on"); ce != nil {
-			ce.Write(zap.String("replay_key", key), zap.String("id", v.deliveryID(r)), zap.String("remote_ip", remoteIP(r)))
+			ce.Write(zap.String("replay_key", shown), zap.String("id", v.deliveryID(r)), zap.String("remote_ip", remoteIP(r)))
 		}
 		w.Header().Set("Webhook-Duplicate", "true")
 		w.WriteHeader(http.StatusOK)
@@ -310,7 +339,7 @@ func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyh
 	}
 	if opErr != nil {
 		// The reservation expires by itself after replayHold.
-		v.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(opErr), zap.String("replay_key", key), zap.Int("status", status))
+		v.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(opErr), zap.String("replay_key", shown), zap.Int("status", status))
 	}
 	return err
 }

@@ -59,3 +59,25 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayKeyShownIsKeyed: what logs, {http.webhook.replay_key} and
+// error texts show of a replay key is keyed with the installation's key,
+// so it cannot be recomputed from a guessed secret and the public inputs
+// (scheme, name, delivery id); the store's key, which instances sharing a
+// Redis must agree on, is never shown.
+func TestReplayKeyShownIsKeyed(t *testing.T) {
+	res := verifier.Result{ID: "msg_1", IDSigned: true, Key: "k"}
+	g1 := &replayGuard{scope: "standard\x00", sender: map[string]string{"k": "digest of the secret"}, shown: []byte("installation one")}
+	g2 := &replayGuard{scope: "standard\x00", sender: map[string]string{"k": "digest of the secret"}, shown: []byte("installation two")}
+	key := g1.key(res)
+	if g2.key(res) != key {
+		t.Fatal("two instances disagree on the store key")
+	}
+	a, b := g1.showKey(key), g2.showKey(key)
+	if a == b || a == key || strings.Contains(a, strings.TrimPrefix(key, "sid:")) || !strings.HasPrefix(a, "sid:") {
+		t.Errorf("shown keys %q, %q for store key %q: want keyed per installation, kind kept, store key hidden", a, b, key)
+	}
+	if g1.showKey(key) != a {
+		t.Error("the shown key is not stable")
+	}
+}
