@@ -76,9 +76,16 @@ type Redis struct {
 	prefix  string
 	timeout time.Duration
 
+	cleanups chan struct{} // slots for abandoned reservations being released
+	done     chan struct{} // closed by Close
+
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// maxCleanups bounds the reservations released in the background at once;
+// beyond it a reservation that may have been made expires after its hold.
+const maxCleanups = 1024
 
 // Scripts. KEYS[1] is the prefixed key; values are "r:"..token while
 // reserved and "d" when delivered.
@@ -185,7 +192,10 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	if prefix == "" {
 		prefix = DefaultRedisPrefix
 	}
-	return &Redis{client: redis.NewClient(ro), prefix: prefix, timeout: orDefault(opts.Timeout, DefaultRedisOpTimeout)}, nil
+	return &Redis{
+		client: redis.NewClient(ro), prefix: prefix, timeout: orDefault(opts.Timeout, DefaultRedisOpTimeout),
+		cleanups: make(chan struct{}, maxCleanups), done: make(chan struct{}),
+	}, nil
 }
 
 // SetRedisLogger sends go-redis's own log lines (a failed dial, a
@@ -225,6 +235,11 @@ func (r *Redis) Reserve(ctx context.Context, key string, hold time.Duration) (St
 	defer cancel()
 	n, err := reserveScript.Run(ctx, r.client, []string{r.prefix + key}, "r:"+string(tok), px(hold)).Int()
 	if err != nil {
+		// The script may still run once Redis answers again (a server
+		// that was stalled, an answer lost on the way): then the key
+		// would stay reserved for the whole hold, and the sender's
+		// retries would get 409 for minutes.
+		r.abandon(key, tok, hold)
 		return 0, "", unavailable("reserve", err)
 	}
 	switch n {
@@ -236,6 +251,33 @@ func (r *Redis) Reserve(ctx context.Context, key string, hold time.Duration) (St
 		return Delivered, "", nil
 	}
 	return 0, "", unavailable("reserve", fmt.Errorf("unexpected answer %d", n))
+}
+
+// abandon releases, in the background, a reservation that a failed
+// Reserve may have made after all. Releasing one that was never made
+// changes nothing (the script checks the token). It retries with backoff
+// for up to a minute (or the hold, if shorter), stops when the store is
+// closed, and runs for at most maxCleanups reservations at once.
+func (r *Redis) abandon(key string, tok Token, hold time.Duration) {
+	select {
+	case r.cleanups <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-r.cleanups }()
+		deadline := time.Now().Add(min(hold, time.Minute))
+		for wait := 100 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Second) {
+			if r.Release(context.Background(), key, tok) == nil {
+				return
+			}
+			select {
+			case <-r.done:
+				return
+			case <-time.After(wait):
+			}
+		}
+	}()
 }
 
 // Commit implements Store.
@@ -278,7 +320,10 @@ func (r *Redis) Stats() Stats {
 // Close implements Store: it closes the connections. It is idempotent;
 // after it, every operation fails with ErrUnavailable.
 func (r *Redis) Close() error {
-	r.closeOnce.Do(func() { r.closeErr = r.client.Close() })
+	r.closeOnce.Do(func() {
+		close(r.done)
+		r.closeErr = r.client.Close()
+	})
 	return r.closeErr
 }
 

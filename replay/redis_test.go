@@ -180,6 +180,37 @@ func TestRedisPaused(t *testing.T) {
 	}
 }
 
+// TestRedisStalledReserveIsReleased: a reserve that timed out while Redis
+// was stalled still runs once Redis answers again; the store releases that
+// reservation by itself, so the sender's retry is not answered 409 for the
+// whole hold (minutes) but delivered within seconds.
+func TestRedisStalledReserveIsReleased(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newTestRedis(t, RedisOptions{Address: srv.Addr})
+	ctx := context.Background()
+	if _, _, err := r.Reserve(ctx, "warm", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	_, _, err := r.Reserve(ctx, "stalled", 5*time.Minute)
+	srv.Resume()
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("reserve with Redis stalled: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, tok, err := r.Reserve(ctx, "stalled", 5*time.Minute)
+		if err == nil && st == Reserved {
+			_ = r.Release(ctx, "stalled", tok)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after Redis came back, the retry still gets %v, %v: the stalled reservation was never released", st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestRedisReserveRetry: go-redis retries a command whose answer was
 // lost; the reserve script then finds its own token and answers
 // Reserved again, not InFlight (which would strand the reservation).
