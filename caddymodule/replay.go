@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -84,14 +85,15 @@ type replayGuard struct {
 	window   time.Duration
 	failOpen bool
 	scope    string // scheme and route, so routes that share a store never collide
-	// sender maps a key's label to a digest of its secret: every key
-	// names the secret that verified the delivery, so two senders (two
-	// routes, or one route with several secrets) that use the same
-	// delivery id never collide in a shared store (Redis, whatever the
-	// routes' names; Svix sends one message to every endpoint under one
-	// id). Not the label itself: a fingerprint depends on the
-	// installation, and instances sharing a Redis must agree.
-	sender map[string]string
+	// sender holds, per configured key (Result.KeyIndex), a digest of its
+	// secret: every key names the secret that verified the delivery, so
+	// two senders (two routes, or one route with several secrets) that use
+	// the same delivery id never collide in a shared store (Redis, whatever
+	// the routes' names; Svix sends one message to every endpoint under one
+	// id). Per secret, and of nothing else, so adding or removing another
+	// secret (a rotation) keeps every key. Not the label: a fingerprint
+	// depends on the installation, and instances sharing a Redis must agree.
+	sender []string
 	// shown keys the replay key for logs, {http.webhook.replay_key} and
 	// nothing else: the store's key is a hash of public inputs (scheme,
 	// name, the id) and of the secret, so shown as is it would let anyone
@@ -100,6 +102,8 @@ type replayGuard struct {
 	// fingerprint key, it names a delivery the same way in every log of
 	// this installation and tells nothing about the secret.
 	shown []byte
+	// evicted is the store's eviction count already warned about.
+	evicted atomic.Int64
 }
 
 var redisLogOnce sync.Once
@@ -122,19 +126,12 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 	if v.unsigned {
 		return fmt.Errorf("replay needs verified requests: it cannot be used with insecure_unsigned")
 	}
-	g := &replayGuard{failOpen: rc.FailOpen, scope: v.Scheme + "\x00" + v.Name, sender: map[string]string{}}
-	byLabel := map[string][]string{}
+	g := &replayGuard{failOpen: rc.FailOpen, scope: v.Scheme + "\x00" + v.Name}
 	for _, k := range v.keys {
-		byLabel[k.Label] = append(byLabel[k.Label], string(k.Secret))
-	}
-	for label, secrets := range byLabel {
-		// Secrets that share a label are one sender as far as the key
-		// can tell.
 		h := sha256.New()
-		for _, s := range secrets {
-			writeField(h, s)
-		}
-		g.sender[label] = string(h.Sum(nil))
+		writeField(h, "hookguard replay sender")
+		writeField(h, string(k.Secret))
+		g.sender = append(g.sender, string(h.Sum(nil)))
 	}
 	if key, err := LoadFingerprintKey(ctx, configStorage(ctx)); err == nil {
 		g.shown = key
@@ -165,14 +162,13 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 		if max == 0 {
 			max = defaultReplayMaxEntries
 		}
-		// Keyed by what identifies the route's deliveries: a reload of
-		// the same route finds its store again.
+		// Keyed by the route (scheme and name) and its bound, not by its
+		// secrets: a reload that rotates a secret must find the same
+		// store. Routes that share one keep apart by the sender part of
+		// every key.
 		h := sha256.New()
 		for _, s := range []string{v.Scheme, v.Name, fmt.Sprint(max)} {
 			writeField(h, s)
-		}
-		for _, s := range v.Secrets {
-			writeField(h, s.Value)
 		}
 		g.poolKey = "hookguard replay memory " + hex.EncodeToString(h.Sum(nil))
 		val, _, err := replayPool.LoadOrNew(g.poolKey, func() (caddy.Destructor, error) {
@@ -265,7 +261,9 @@ func (g *replayGuard) key(res verifier.Result) string {
 	}
 	h := sha256.New()
 	writeField(h, g.scope)
-	writeField(h, g.sender[res.Key])
+	if res.KeyIndex >= 0 && res.KeyIndex < len(g.sender) {
+		writeField(h, g.sender[res.KeyIndex])
+	}
 	writeField(h, kind)
 	writeField(h, string(val))
 	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
@@ -315,33 +313,74 @@ func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyh
 		return nil
 	}
 
-	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
-	err = next.ServeHTTP(rec, r)
-	status := rec.Status()
-	var he caddyhttp.HandlerError
-	if err != nil {
-		status = http.StatusInternalServerError
-		if errors.As(err, &he) && he.StatusCode != 0 {
-			status = he.StatusCode
-		}
-	} else if status == 0 {
-		status = http.StatusOK // nothing written: net/http answers 200
+	if g.poolKey != "" {
+		g.warnEvicted(v)
 	}
+	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
+	// Deferred: reverse_proxy aborts a response it cannot finish (the app
+	// hung up after its headers, the client left mid-body) by panicking
+	// with http.ErrAbortHandler, and the outcome must be recorded then
+	// too, or the key stays reserved (409s) and is delivered again later.
+	returned := false
+	defer func() {
+		g.settle(v, r, key, shown, tok, replayOutcome(rec.Status(), returned, err))
+	}()
+	err = next.ServeHTTP(rec, r)
+	returned = true
+	return err
+}
+
+// warnEvicted warns when a full memory store has dropped delivered
+// entries before their window ended: a replay of those would be delivered
+// again. Checked when a new entry goes in, which is when the store evicts.
+func (g *replayGuard) warnEvicted(v *Verify) {
+	ev := g.store.Stats().Evicted
+	if ev <= g.evicted.Load() {
+		return
+	}
+	if old := g.evicted.Swap(ev); ev > old {
+		v.logger.Warn("replay memory store is full: delivered webhooks were forgotten before their window ended, so a replay of them would be delivered again; raise max_entries or use replay redis",
+			zap.Int64("dropped", ev-old), zap.Int64("dropped_total", ev))
+	}
+}
+
+// replayOutcome is the status that decides a delivery's fate: the one the
+// app's answer already sent (the app has seen the webhook, whatever went
+// wrong after), else, if the handler panicked before writing, no answer
+// (502), else the handler error's, else 200 (net/http's default).
+func replayOutcome(written int, returned bool, err error) int {
+	switch {
+	case written != 0:
+		return written
+	case !returned:
+		return http.StatusBadGateway
+	case err != nil:
+		var he caddyhttp.HandlerError
+		if errors.As(err, &he) && he.StatusCode != 0 {
+			return he.StatusCode
+		}
+		return http.StatusInternalServerError
+	}
+	return http.StatusOK
+}
+
+// settle commits a delivery the app answered (2xx, 3xx, 4xx) and releases
+// one it did not (no answer, 5xx), so the sender's retry gets through.
+func (g *replayGuard) settle(v *Verify, r *http.Request, key, shown string, tok replay.Token, status int) {
 	// The response is out (or failed): the client going away must not
 	// leave the key reserved.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), replayOpTimeout)
 	defer cancel()
-	var opErr error
+	var err error
 	if status >= 500 {
-		opErr = g.store.Release(ctx, key, tok)
+		err = g.store.Release(ctx, key, tok)
 	} else {
-		opErr = g.store.Commit(ctx, key, tok, g.window)
+		err = g.store.Commit(ctx, key, tok, g.window)
 	}
-	if opErr != nil {
+	if err != nil {
 		// The reservation expires by itself after replayHold.
-		v.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(opErr), zap.String("replay_key", shown), zap.Int("status", status))
+		v.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(err), zap.String("replay_key", shown), zap.Int("status", status))
 	}
-	return err
 }
 
 var (

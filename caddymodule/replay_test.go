@@ -67,8 +67,8 @@ func TestReplayKeyPerPreset(t *testing.T) {
 // Redis must agree on, is never shown.
 func TestReplayKeyShownIsKeyed(t *testing.T) {
 	res := verifier.Result{ID: "msg_1", IDSigned: true, Key: "k"}
-	g1 := &replayGuard{scope: "standard\x00", sender: map[string]string{"k": "digest of the secret"}, shown: []byte("installation one")}
-	g2 := &replayGuard{scope: "standard\x00", sender: map[string]string{"k": "digest of the secret"}, shown: []byte("installation two")}
+	g1 := &replayGuard{scope: "standard\x00", sender: []string{"digest of the secret"}, shown: []byte("installation one")}
+	g2 := &replayGuard{scope: "standard\x00", sender: []string{"digest of the secret"}, shown: []byte("installation two")}
 	key := g1.key(res)
 	if g2.key(res) != key {
 		t.Fatal("two instances disagree on the store key")

@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,10 +20,11 @@ type scriptedUpstream struct {
 	mu  sync.Mutex
 	got []http.Header
 	// What the next requests get.
-	status  int
-	hold    chan struct{}
-	hangup  bool
-	arrived chan struct{} // a request reached the app (non-blocking send)
+	status   int
+	hold     chan struct{}
+	hangup   bool
+	truncate bool          // answer 200 with a Content-Length, send 2 bytes and hang up
+	arrived  chan struct{} // a request reached the app (non-blocking send)
 }
 
 func newScriptedUpstream(t *testing.T) *scriptedUpstream {
@@ -38,6 +41,19 @@ func newScriptedUpstream(t *testing.T) *scriptedUpstream {
 		}
 		if hold != nil {
 			<-hold
+		}
+		u.mu.Lock()
+		truncate := u.truncate
+		u.mu.Unlock()
+		if truncate {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			fmt.Fprint(w, "ok")
+			http.NewResponseController(w).Flush()
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
 		}
 		if hangup {
 			conn, _, err := http.NewResponseController(w).Hijack()
@@ -72,12 +88,17 @@ func (u *scriptedUpstream) last() http.Header {
 }
 
 // replaySite guards /standard and /github with replay (memory store).
-func replaySite(up *scriptedUpstream, std, gh string) string {
+// extra, if set, are more secret lines for /standard (a rotation).
+func replaySite(up *scriptedUpstream, std, gh string, extra ...string) string {
+	more := ""
+	for _, e := range extra {
+		more += fmt.Sprintf("\n\t\t\tsecret %q", e)
+	}
 	return fmt.Sprintf(`
 http://localhost:%d {
 	handle /standard {
 		webhook_verify standard %q {
-			replay
+			replay%s
 		}
 		reverse_proxy %s {
 			header_up X-Replay-Key {http.webhook.replay_key}
@@ -95,7 +116,7 @@ http://localhost:%d {
 	}
 %s
 }
-`, httpPort, std, up.srv.URL, gh, up.srv.URL, errorsBlock)
+`, httpPort, std, more, up.srv.URL, gh, up.srv.URL, errorsBlock)
 }
 
 // TestReplay drives every rule of issue 8 through a real Caddy with the
@@ -261,6 +282,55 @@ func TestReplay(t *testing.T) {
 		}
 	})
 
+	t.Run("app_answered_then_response_cut", func(t *testing.T) {
+		// The app answers 200 and the connection drops mid-body:
+		// reverse_proxy aborts the response. The app has the webhook, so
+		// the sender's retry is a duplicate: not 409 for minutes, and not
+		// delivered again once a reservation would have expired.
+		body := []byte(`{"type":"cut"}`)
+		h := signStd(std, body, deliveryID(t), time.Now())
+		before := up.count()
+		up.mu.Lock()
+		up.truncate = true
+		up.mu.Unlock()
+		req, err := http.NewRequest(http.MethodPost, gatewayURL+"/standard", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = h
+		if resp, err := client.Do(req); err == nil {
+			_, _ = io.ReadAll(resp.Body) // cut short: an error is expected
+			resp.Body.Close()
+		}
+		up.mu.Lock()
+		up.truncate = false
+		up.mu.Unlock()
+		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+		if a.Status != http.StatusOK || a.Header.Get("Webhook-Duplicate") != "true" {
+			t.Errorf("retry after an answered but cut response: %d, duplicate %q; want 200 and true", a.Status, a.Header.Get("Webhook-Duplicate"))
+		}
+		if n := up.count() - before; n != 1 {
+			t.Errorf("the app got %d requests, want 1", n)
+		}
+	})
+
+	t.Run("kept_across_rotation", func(t *testing.T) {
+		body := []byte(`{"type":"before rotation"}`)
+		h := signStd(std, body, deliveryID(t), time.Now())
+		wantStatus(t, send(t, delivery{Path: "/standard", Body: body, Header: h}), http.StatusOK)
+		// A second secret is added to the route (a rotation begins).
+		if err := postLoad(t, globalOptions+replaySite(up, std, gh, whsecSecret(t))); err != nil {
+			t.Fatal(err)
+		}
+		a := send(t, delivery{Path: "/standard", Body: body, Header: h})
+		if a.Header.Get("Webhook-Duplicate") != "true" {
+			t.Errorf("after a secret was added, the delivered webhook was delivered again (%d)", a.Status)
+		}
+		if err := postLoad(t, globalOptions+replaySite(up, std, gh)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("kept_across_reload", func(t *testing.T) {
 		body := []byte(`{"type":"before reload"}`)
 		h := signStd(std, body, deliveryID(t), time.Now())
@@ -310,5 +380,44 @@ func TestReplayLoadErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("load error %v, want one containing %q", err, c.want)
 		}
+	}
+}
+
+// TestReplayEvictionWarned: a memory store that is full forgets its oldest
+// delivered webhooks, so a replay of one is delivered again; the gateway
+// warns about it, with the count, so the operator can raise max_entries.
+func TestReplayEvictionWarned(t *testing.T) {
+	skipShort(t)
+	up := newScriptedUpstream(t)
+	gh := rawSecret(t)
+	logPath := t.TempDir() + "/caddy.log"
+	loadFullConfig(t, debugLogOptions(logPath)+fmt.Sprintf(`
+http://localhost:%d {
+	webhook_verify github %q {
+		name evict
+		replay {
+			max_entries 2
+		}
+	}
+	reverse_proxy %s
+%s
+}
+`, httpPort, gh, up.srv.URL, errorsBlock))
+	sign := presetSigner(t, "github")
+	first := []byte(`{"n":0}`)
+	firstH := sign(gh, first, "d", time.Now())
+	wantStatus(t, send(t, delivery{Path: "/", Body: first, Header: firstH}), http.StatusOK)
+	for i := 1; i <= 3; i++ {
+		body := []byte(fmt.Sprintf(`{"n":%d}`, i))
+		wantStatus(t, send(t, delivery{Path: "/", Body: body, Header: sign(gh, body, "d", time.Now())}), http.StatusOK)
+	}
+	// The first was dropped to make room: its replay gets through, and
+	// the log said so.
+	a := send(t, delivery{Path: "/", Body: first, Header: firstH})
+	if a.Header.Get("Webhook-Duplicate") != "" {
+		t.Fatal("the store kept more than max_entries delivered webhooks")
+	}
+	if log := readFile(t, logPath); !strings.Contains(log, "replay memory store is full") || !strings.Contains(log, `"dropped"`) {
+		t.Error("no warning that the full store forgot delivered webhooks")
 	}
 }

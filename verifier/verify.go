@@ -32,6 +32,9 @@ type Result struct {
 	// ID and Timestamp are the delivery id and timestamp as the sender
 	// sent them ("" where the scheme has none).
 	ID, Timestamp string
+	// KeyIndex is the index, in the keys given to Begin or Verify, of the
+	// key that matched.
+	KeyIndex int
 	// Headers is the header set the request was verified with (Svix's
 	// svix-* or webhook-*, GitHub's SHA-256 or legacy header).
 	Headers Headers
@@ -55,6 +58,7 @@ type Check struct {
 	set    Headers // the header set actually used
 	header string  // its signature header
 	keys   []*Key
+	idx    []int // each key's index in the keys given to Begin
 	macs   []hash.Hash
 	sigs   [][]byte
 	id, ts string
@@ -96,6 +100,7 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 		}
 		if keys[i].NotAfter.IsZero() || now.Before(keys[i].NotAfter) {
 			c.keys = append(c.keys, &keys[i])
+			c.idx = append(c.idx, i)
 		}
 	}
 	if len(c.keys) == 0 {
@@ -258,7 +263,7 @@ func (c *Check) matchToken(got string) *Error {
 	if match < 0 {
 		return fail(WrongSignature, c.header, "token does not match any configured secret")
 	}
-	c.keys = c.keys[match : match+1]
+	c.keys, c.idx = c.keys[match:match+1], c.idx[match:match+1]
 	return nil
 }
 
@@ -277,7 +282,7 @@ func (c *Check) Write(p []byte) (int, error) {
 func (c *Check) Finish() (Result, error) {
 	res := Result{ID: c.id, Timestamp: c.ts, Headers: c.set}
 	if c.scheme.Format == FormatToken {
-		res.Key = c.keys[0].Label
+		res.Key, res.KeyIndex = c.keys[0].Label, c.idx[0]
 		res.BodyDigest = c.macs[0].Sum(nil)
 		return res, nil
 	}
@@ -295,7 +300,7 @@ func (c *Check) Finish() (Result, error) {
 	if matched < 0 {
 		return res, fail(WrongSignature, c.header, "signature does not match the body under any configured secret")
 	}
-	res.Key = c.keys[matched].Label
+	res.Key, res.KeyIndex = c.keys[matched].Label, c.idx[matched]
 	res.IDSigned = c.scheme.usesID
 	res.Signature = matchedSig
 	if c.main != nil {
