@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -79,5 +81,30 @@ func TestReplayKeyShownIsKeyed(t *testing.T) {
 	}
 	if g1.showKey(key) != a {
 		t.Error("the shown key is not stable")
+	}
+}
+
+// TestReplayOutcome: the status that commits (< 500) or releases a
+// delivery. What the app already answered wins over a later failure; a
+// handler that panicked before writing (reverse_proxy's abort) is no
+// answer.
+func TestReplayOutcome(t *testing.T) {
+	for _, c := range []struct {
+		written  int
+		returned bool
+		err      error
+		want     int
+	}{
+		{0, true, nil, 200},
+		{201, true, nil, 201},
+		{200, false, nil, 200},                            // answered, then the response was cut
+		{0, false, nil, 502},                              // aborted before any answer
+		{0, true, caddyhttp.Error(502, errInFlight), 502}, // reverse_proxy could not reach the app
+		{0, true, errInFlight, 500},
+		{404, true, caddyhttp.Error(502, errInFlight), 404},
+	} {
+		if got := replayOutcome(c.written, c.returned, c.err); got != c.want {
+			t.Errorf("replayOutcome(%d, %v, %v) = %d, want %d", c.written, c.returned, c.err, got, c.want)
+		}
 	}
 }
