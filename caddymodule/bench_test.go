@@ -15,8 +15,8 @@ import (
 // one run: `go test -run '^$' -bench ServeHTTP -benchmem ./caddymodule`.
 func BenchmarkServeHTTP(b *testing.B) {
 	secret := "kX3vQ9mR2pL8nT5wY7zB4cF6"
-	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: secret}}}
-	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: secret}}}
+	s := &WebhookSign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
 	ctx, cancel := newTestContext()
 	defer cancel()
 	if err := v.Provision(ctx); err != nil {

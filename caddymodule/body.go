@@ -46,11 +46,11 @@ type BodyOptions struct {
 }
 
 func (o BodyOptions) validate() error {
-	if o.BufferMemory < 0 {
-		return errors.New("buffer_memory must not be negative")
+	if o.BufferMemory < 0 || o.BufferMemory > maxSize {
+		return fieldErrorf("buffer_memory", "buffer_memory %d is out of range: give a size from 1 byte to 1TiB, e.g. 64MiB (the default)", o.BufferMemory)
 	}
 	if o.ReadTimeout < 0 {
-		return errors.New("read_timeout must not be negative")
+		return fieldErrorf("read_timeout", "read_timeout %s is negative: write a positive duration, e.g. 30s (the default)", time.Duration(o.ReadTimeout))
 	}
 	return nil
 }

@@ -1,9 +1,9 @@
 package caddymodule
 
 import (
+	"errors"
+	"math"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -24,13 +24,13 @@ func init() {
 }
 
 func parseVerify(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	v := new(Verify)
+	v := new(WebhookVerify)
 	err := v.UnmarshalCaddyfile(h.Dispenser)
 	return v, err
 }
 
 func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	s := new(Sign)
+	s := new(WebhookSign)
 	err := s.UnmarshalCaddyfile(h.Dispenser)
 	return s, err
 }
@@ -67,13 +67,17 @@ const (
 // Secrets are best given as {env.NAME} or {file./path}: {$NAME} would be
 // substituted when the Caddyfile is adapted, putting the secret itself in
 // the JSON config that the admin API serves.
-func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	at, err := parseHead(d, "webhook_verify", &v.Scheme, &v.Secrets)
+func (v *WebhookVerify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	book := lineBook{}
+	at, err := parseHead(d, "webhook_verify", &v.Scheme, &v.Secrets, book)
 	if err != nil {
 		return err
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
+		if err := book.mark(d, sub, sub == "secret"); err != nil {
+			return err
+		}
 		switch sub {
 		case "tolerance":
 			arg, err := oneArg(d)
@@ -81,7 +85,7 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			dur, err := caddy.ParseDuration(arg)
-			if err != nil || dur < 0 {
+			if err != nil {
 				return d.Errf("tolerance: %q is not a duration; write e.g. 5m or 300s, or 0 to switch the timestamp check off", arg)
 			}
 			cd := caddy.Duration(dur)
@@ -91,7 +95,7 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "strip_signature":
 			v.StripSignature = true
 		case "replay":
-			rc, err := parseReplay(d)
+			rc, err := parseReplay(d, book)
 			if err != nil {
 				return err
 			}
@@ -110,17 +114,10 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 
-	// Check here what can be checked without secrets, so errors carry the
-	// Caddyfile line.
-	s, err := buildScheme(v.Scheme, v.SchemeFields, verifier.Options{LegacySHA1: v.LegacySHA1})
-	if err != nil {
-		return at.Err(err.Error())
-	}
-	if v.Tolerance != nil && !s.Timestamped() {
-		return at.Err("tolerance has no effect: scheme " + v.Scheme + " carries no signed timestamp; remove it")
-	}
-	if len(v.Secrets) == 0 && !v.InsecureUnsigned {
-		return at.Err("webhook_verify " + v.Scheme + " needs a secret: write webhook_verify " + v.Scheme + " {env.WEBHOOK_SECRET}, or add insecure_unsigned for development only")
+	// The checks a JSON config gets at load, here so that the error
+	// carries the directive's line.
+	if err := v.Validate(); err != nil {
+		return book.errorAt(at, err)
 	}
 	return nil
 }
@@ -162,20 +159,21 @@ func (v *Verify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // The caller's Authorization, Cookie and Proxy-Authorization headers are
 // removed before the request goes on; keep_header keeps one of them, and
 // reverse_proxy's header_up -<name> removes any other header.
-func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	at, err := parseHead(d, "webhook_sign", &s.Scheme, &s.Secrets)
+func (s *WebhookSign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	book := lineBook{}
+	at, err := parseHead(d, "webhook_sign", &s.Scheme, &s.Secrets, book)
 	if err != nil {
 		return err
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
+		if err := book.mark(d, sub, sub == "secret" || sub == "keep_header"); err != nil {
+			return err
+		}
 		if sub == "keep_header" {
 			arg, err := oneArg(d)
 			if err != nil {
 				return err
-			}
-			if err := checkKeepHeader(arg); err != nil {
-				return d.Err(err.Error())
 			}
 			s.KeepHeaders = append(s.KeepHeaders, arg)
 		} else {
@@ -191,11 +189,8 @@ func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("%s: unexpected argument %q", sub, d.Val())
 		}
 	}
-	if _, err := buildScheme(s.Scheme, s.SchemeFields, verifier.Options{}); err != nil {
-		return at.Err(err.Error())
-	}
-	if len(s.Secrets) == 0 && !s.InsecureUnsigned {
-		return at.Err("webhook_sign " + s.Scheme + " needs a secret: generate one with `hookguard webhook secret`, store it in a file or environment variable and write webhook_sign " + s.Scheme + " {env.WEBHOOK_SECRET}")
+	if err := s.Validate(); err != nil {
+		return book.errorAt(at, err)
 	}
 	return nil
 }
@@ -204,7 +199,7 @@ func (s *Sign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // d positioned on the scheme, for errors found once the block is read: they
 // must name the directive's line (and import chain), not the line of the
 // block's closing brace where d then is.
-func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets *[]Secret) (*caddyfile.Dispenser, error) {
+func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets *[]Secret, book lineBook) (*caddyfile.Dispenser, error) {
 	d.Next() // directive name
 	if !d.NextArg() {
 		return nil, d.Errf("%s needs a scheme: write %s <scheme> <secret>, with a scheme among %s, hmac, token", directive, directive, verifier.PresetList())
@@ -218,6 +213,7 @@ func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets
 	}
 	if d.NextArg() {
 		*secrets = append(*secrets, Secret{Value: d.Val()})
+		_ = book.mark(d, "secret", true) // repeatable: cannot fail
 	}
 	if d.NextArg() {
 		return nil, d.Errf("unexpected argument %q: %s takes <scheme> [<secret>]; put options in a block", d.Val(), directive)
@@ -257,28 +253,28 @@ func parseShared(d *caddyfile.Dispenser, f shared) (bool, error) {
 		if err != nil {
 			return true, err
 		}
-		size, err := humanize.ParseBytes(arg)
-		if err != nil || size == 0 || size > 1<<40 {
+		size, err := parseSize(arg)
+		if err != nil {
 			return true, d.Errf("max_body: %q is not a size; write e.g. 25MiB or 512KB", arg)
 		}
-		*f.maxBody = int64(size)
+		*f.maxBody = size
 	case "buffer_memory":
 		arg, err := oneArg(d)
 		if err != nil {
 			return true, err
 		}
-		size, err := humanize.ParseBytes(arg)
-		if err != nil || size == 0 || size > 1<<40 {
+		size, err := parseSize(arg)
+		if err != nil {
 			return true, d.Errf("buffer_memory: %q is not a size; write e.g. 64MiB or 512KB (bodies held in memory by this route at once)", arg)
 		}
-		f.body.BufferMemory = int64(size)
+		f.body.BufferMemory = size
 	case "read_timeout":
 		arg, err := oneArg(d)
 		if err != nil {
 			return true, err
 		}
 		dur, err := caddy.ParseDuration(arg)
-		if err != nil || dur <= 0 {
+		if err != nil || dur == 0 {
 			return true, d.Errf("read_timeout: %q is not a positive duration; write e.g. 30s or 2m", arg)
 		}
 		f.body.ReadTimeout = caddy.Duration(dur)
@@ -310,19 +306,19 @@ func parseShared(d *caddyfile.Dispenser, f shared) (bool, error) {
 //		prefix      <text>
 //		fail_open
 //	}
-func parseReplay(d *caddyfile.Dispenser) (*Replay, error) {
+func parseReplay(d *caddyfile.Dispenser, book lineBook) (*Replay, error) {
 	rc := new(Replay)
 	if d.NextArg() {
 		rc.Store = d.Val()
-		if rc.Store != "memory" && rc.Store != "redis" {
-			return nil, d.Errf("replay store %q: write replay memory or replay redis { address ... }", rc.Store)
-		}
 		if d.NextArg() {
 			return nil, d.Errf("replay: unexpected argument %q; put options in a block", d.Val())
 		}
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
+		if err := book.mark(d, "replay "+opt, false); err != nil {
+			return nil, err
+		}
 		switch opt {
 		case "tls":
 			rc.TLS = true
@@ -334,7 +330,7 @@ func parseReplay(d *caddyfile.Dispenser) (*Replay, error) {
 				return nil, err
 			}
 			dur, err := caddy.ParseDuration(arg)
-			if err != nil || dur <= 0 {
+			if err != nil || dur == 0 {
 				return nil, d.Errf("replay window: %q is not a positive duration; write e.g. 24h", arg)
 			}
 			rc.Window = caddy.Duration(dur)
@@ -344,7 +340,7 @@ func parseReplay(d *caddyfile.Dispenser) (*Replay, error) {
 				return nil, err
 			}
 			n, err := strconv.Atoi(arg)
-			if err != nil || n <= 0 {
+			if err != nil || n == 0 {
 				return nil, d.Errf("replay max_entries: %q is not a positive whole number; write e.g. 100000", arg)
 			}
 			rc.MaxEntries = n
@@ -360,15 +356,6 @@ func parseReplay(d *caddyfile.Dispenser) (*Replay, error) {
 		if d.NextArg() {
 			return nil, d.Errf("replay %s: unexpected argument %q", opt, d.Val())
 		}
-	}
-	redisOnly := rc.Address != "" || rc.Username != "" || rc.Password != "" || rc.TLS || rc.Prefix != "" || rc.FailOpen
-	switch {
-	case rc.Store == "redis" && rc.Address == "":
-		return nil, d.Err("replay redis needs an address: write replay redis { address 127.0.0.1:6379 } (or a redis:// or rediss:// URL)")
-	case rc.Store == "redis" && rc.MaxEntries != 0:
-		return nil, d.Err("max_entries is for replay memory; Redis bounds itself (maxmemory)")
-	case rc.Store != "redis" && redisOnly:
-		return nil, d.Err("address, username, password, tls, prefix and fail_open are for replay redis; write replay redis { ... }")
 	}
 	return rc, nil
 }
@@ -389,20 +376,19 @@ func parseSecret(d *caddyfile.Dispenser) (Secret, error) {
 		if !d.NextArg() {
 			return sec, d.Errf("secret option %s needs a value", opt)
 		}
+		var field *string
 		switch opt {
 		case "label":
-			sec.Label = d.Val()
+			field = &sec.Label
 		case "not_after":
-			if _, err := time.Parse(time.RFC3339, d.Val()); err != nil {
-				return sec, d.Errf("not_after %q is not an RFC 3339 time; write e.g. 2026-12-31T23:59:59Z", d.Val())
-			}
-			sec.NotAfter = d.Val()
+			field = &sec.NotAfter
 		default:
 			return sec, d.Errf("unknown secret option %q; write secret <value> [label <name>] [not_after <RFC 3339 time>]", opt)
 		}
-	}
-	if strings.TrimSpace(sec.Value) == "" {
-		return sec, d.Errf("secret is empty")
+		if *field != "" {
+			return sec, d.Errf("secret option %s is given twice; give it once", opt)
+		}
+		*field = d.Val()
 	}
 	return sec, nil
 }
@@ -415,6 +401,47 @@ func (g *SchemeFields) field(sub string) *string {
 	}[sub]
 }
 
+// parseSize parses a size such as 25MiB; Validate judges its range.
+func parseSize(arg string) (int64, error) {
+	size, err := humanize.ParseBytes(arg)
+	if err != nil {
+		return 0, err
+	}
+	if size == 0 || size > math.MaxInt64 {
+		return 0, errors.New("out of range")
+	}
+	return int64(size), nil
+}
+
+// lineBook remembers where each option of a directive was given: to
+// refuse a single-valued one given twice rather than let the last one win,
+// and to point a validation error at the line of the option it is about.
+type lineBook map[string][]caddyfile.Dispenser
+
+// mark records the current token as where field was given, and fails if
+// it was given before, unless the field is repeatable.
+func (b lineBook) mark(d *caddyfile.Dispenser, field string, repeatable bool) error {
+	if prev := b[field]; len(prev) > 0 && !repeatable {
+		return d.Errf("%s is given twice (first on line %d); give it once", field, prev[0].Line())
+	}
+	b[field] = append(b[field], *d)
+	return nil
+}
+
+// errorAt returns a validation error as a Caddyfile error on the line of
+// the option it is about, or else on the directive's line (at).
+func (b lineBook) errorAt(at *caddyfile.Dispenser, err error) error {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		i := max(fe.n-1, 0)
+		if given := b[fe.field]; i < len(given) {
+			d := given[i]
+			return d.Err(err.Error())
+		}
+	}
+	return at.Err(err.Error())
+}
+
 func oneArg(d *caddyfile.Dispenser) (string, error) {
 	sub := d.Val()
 	if !d.NextArg() {
@@ -425,6 +452,6 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 
 // Interface guards
 var (
-	_ caddyfile.Unmarshaler = (*Verify)(nil)
-	_ caddyfile.Unmarshaler = (*Sign)(nil)
+	_ caddyfile.Unmarshaler = (*WebhookVerify)(nil)
+	_ caddyfile.Unmarshaler = (*WebhookSign)(nil)
 )

@@ -91,11 +91,11 @@ func runSecret(out, errOut io.Writer, scheme string, n int) error {
 	}
 	fmt.Fprintln(out, secret)
 	fmt.Fprintf(errOut, `Store it where only Caddy can read it, and refer to it in the Caddyfile:
-  in a file:   umask 077; hookguard webhook secret > /etc/caddy/webhook.secret
+  in a file:   umask 077; %[2]s webhook secret > /etc/caddy/webhook.secret
                webhook_sign %[1]s {file./etc/caddy/webhook.secret}
   in the env:  WEBHOOK_SECRET=... and webhook_sign %[1]s {env.WEBHOOK_SECRET}
 Not {$WEBHOOK_SECRET}: that copies the secret into the JSON config.
-`, scheme)
+`, scheme, commandName)
 	return nil
 }
 
@@ -146,7 +146,7 @@ func runCheckSecret(in io.Reader, out io.Writer, scheme string) error {
 	}
 	fmt.Fprintf(out, "entropy  about %.0f bits\n", rep.EntropyBits)
 	if !rep.OK() {
-		fmt.Fprintln(out, "weak: generate a secret with `hookguard webhook secret`")
+		fmt.Fprintln(out, "weak: generate a secret with "+subcommand("secret"))
 		return errWeak
 	}
 	fmt.Fprintln(out, "strong enough")

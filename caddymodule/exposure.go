@@ -11,7 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// This file answers one question at load, for the warning that Sign's
+// This file answers one question at load, for the warning that WebhookSign's
 // Provision logs: can anyone who reaches this server have webhooks of their
 // choosing signed by this webhook_sign handler (an open signing relay)?
 //
@@ -68,7 +68,7 @@ import (
 // exposure reports why s, being provisioned in ctx, may be an open signing
 // relay, or "" if a webhook_verify runs before it or its callers are
 // restricted.
-func exposure(ctx caddy.Context, s *Sign) string {
+func exposure(ctx caddy.Context, s *WebhookSign) string {
 	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if !ok || srv == nil {
 		return "it is not in an HTTP server's routes, so its callers cannot be seen"
@@ -250,7 +250,7 @@ func internalRanges(ranges []string) bool {
 // signatures.
 func verifies(handlers []caddyhttp.MiddlewareHandler) bool {
 	for _, h := range handlers {
-		if v, ok := h.(*Verify); ok && !v.unsigned {
+		if v, ok := h.(*WebhookVerify); ok && v.route != nil && !v.route.unsigned {
 			return true
 		}
 	}

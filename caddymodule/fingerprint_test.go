@@ -81,11 +81,11 @@ func TestFingerprintKeyedByStorage(t *testing.T) {
 // and returns the label it got.
 func provisionedLabel(t *testing.T, ctx caddy.Context, secret string) string {
 	t.Helper()
-	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: secret}}}
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: secret}}}
 	if err := v.Provision(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return v.keys[0].Label
+	return v.route.keys[0].Label
 }
 
 // TestFingerprintKeyCreatedOnce: instances starting at once against one
@@ -167,14 +167,14 @@ func TestVerifyCommandFingerprints(t *testing.T) {
 // TestWeakSecretLabel: an unlabeled weak secret is named by its position,
 // never by a fingerprint (issue 7, finding 13); a label given stays.
 func TestWeakSecretLabel(t *testing.T) {
-	v := &Verify{Scheme: "github", Secrets: []Secret{
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{
 		{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}, {Value: "Password1234567890!"}, {Value: "Password1234567890!", Label: "legacy"},
 	}}
 	if err := provision(t, v); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, k := range v.keys {
+	for _, k := range v.route.keys {
 		got = append(got, k.Label)
 	}
 	if !strings.HasPrefix(got[0], "fp-") || got[1] != "secret-2" || got[2] != "legacy" {

@@ -22,7 +22,7 @@ func (rec *headerRecorder) ServeHTTP(_ http.ResponseWriter, r *http.Request) err
 // client's Connection header cannot make reverse_proxy drop the verified
 // headers or Content-Type (finding 3).
 func TestVerifiedHeadersSurvive(t *testing.T) {
-	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!", Label: "main"}}}
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!", Label: "main"}}}
 	if err := provision(t, v); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestVerifiedHeadersSurvive(t *testing.T) {
 // webhook_sign sets (review finding D) never reach the receiver next to
 // the fresh ones; other headers pass.
 func TestSignDropsLookAlikes(t *testing.T) {
-	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
+	s := &WebhookSign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
 	if err := provisionSign(t, s); err != nil {
 		t.Fatal(err)
 	}

@@ -118,16 +118,13 @@ func (p pooledMemory) Destruct() error { return p.Close() }
 
 // provisionReplay sets up the store. tolerance is the route's effective
 // timestamp tolerance (0: no timestamp check).
-func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) error {
+func (v *WebhookVerify) provisionReplay(ctx caddy.Context, tolerance time.Duration) error {
 	rc := v.Replay
 	if rc == nil {
 		return nil
 	}
-	if v.unsigned {
-		return fmt.Errorf("replay needs verified requests: it cannot be used with insecure_unsigned")
-	}
 	g := &replayGuard{failOpen: rc.FailOpen, scope: v.Scheme + "\x00" + v.Name}
-	for _, k := range v.keys {
+	for _, k := range v.route.keys {
 		h := sha256.New()
 		writeField(h, "hookguard replay sender")
 		writeField(h, string(k.Secret))
@@ -141,23 +138,18 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 		if _, err := rand.Read(g.shown); err != nil {
 			return fmt.Errorf("making a replay log key: %w", err)
 		}
-		v.logger.Warn("no fingerprint key in Caddy's storage: replay keys in logs are keyed per process", zap.Error(err))
+		v.route.logger.Warn("no fingerprint key in Caddy's storage: replay keys in logs are keyed per process", zap.Error(err))
 	}
 	g.window = time.Duration(rc.Window)
-	minWindow := 2*tolerance + time.Minute
+	// Validate has refused a window shorter than twice the tolerance.
 	switch {
-	case g.window == 0 && v.scheme.Timestamped() && tolerance > 0:
-		g.window = minWindow
+	case g.window == 0 && v.route.scheme.Timestamped() && tolerance > 0:
+		g.window = 2*tolerance + time.Minute
 	case g.window == 0:
 		g.window = untimedWindow
-	case v.scheme.Timestamped() && tolerance > 0 && g.window < 2*tolerance:
-		return fmt.Errorf("replay window %s is shorter than twice the tolerance (%s): a replay could come after it; use at least %s", g.window, tolerance, minWindow)
 	}
 	switch rc.Store {
 	case "", "memory":
-		if rc.Address != "" || rc.Username != "" || rc.Password != "" || rc.TLS || rc.Prefix != "" || rc.FailOpen {
-			return fmt.Errorf("replay memory takes window and max_entries only; address, username, password, tls, prefix and fail_open are for replay redis")
-		}
 		max := rc.MaxEntries
 		if max == 0 {
 			max = defaultReplayMaxEntries
@@ -179,12 +171,6 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 		}
 		g.store = val.(pooledMemory).Memory
 	case "redis":
-		if rc.Address == "" {
-			return fmt.Errorf("replay redis needs an address: host:port, or a redis:// or rediss:// URL")
-		}
-		if rc.MaxEntries != 0 {
-			return fmt.Errorf("max_entries is for replay memory; Redis bounds itself (maxmemory)")
-		}
 		repl := caddy.NewReplacer()
 		opts := replay.RedisOptions{TLS: rc.TLS, Prefix: rc.Prefix}
 		for _, f := range []struct {
@@ -203,7 +189,7 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 			opts.URL, opts.Address = opts.Address, ""
 		}
 		if rc.Password != "" && !isPlaceholder(rc.Password) {
-			v.logger.Warn("replay redis password is written in the config, so it is also in the JSON config, the admin API's /config/ and autosave.json: give it as {env.NAME} or {file./path}")
+			v.route.logger.Warn("replay redis password is written in the config, so it is also in the JSON config, the admin API's /config/ and autosave.json: give it as {env.NAME} or {file./path}")
 		}
 		redisLogOnce.Do(func() {
 			// go-redis logs (dial failures, pool state) to stderr by
@@ -230,7 +216,7 @@ func (v *Verify) provisionReplay(ctx caddy.Context, tolerance time.Duration) err
 
 // cleanupReplay lets go of the store: a memory store stays in the pool
 // while another config uses it.
-func (v *Verify) cleanupReplay() {
+func (v *WebhookVerify) cleanupReplay() {
 	if v.replay == nil {
 		return
 	}
@@ -286,7 +272,7 @@ func writeField(h interface{ Write([]byte) (int, error) }, s string) {
 }
 
 // serveReplay passes a verified request on at most once per delivery key.
-func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, res verifier.Result, repl *caddy.Replacer) error {
+func (v *WebhookVerify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, res verifier.Result, repl *caddy.Replacer) error {
 	g := v.replay
 	key := g.key(res)
 	shown := g.showKey(key)
@@ -294,25 +280,26 @@ func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyh
 	state, tok, err := g.store.Reserve(r.Context(), key, replayHold)
 	if err != nil {
 		if g.failOpen {
-			v.requests.WithLabelValues("replay_unchecked", res.Key).Inc()
-			v.logger.Warn("replay store unreachable: request passed on UNCHECKED (fail_open)", zap.Error(err), zap.String("replay_key", shown))
+			v.route.count("replay_unchecked", res.Key)
+			v.route.logger.Warn("replay store unreachable: request passed on UNCHECKED (fail_open)", zap.Error(err), zap.String("replay_key", shown))
 			return next.ServeHTTP(w, r)
 		}
-		return v.refuse(r, http.StatusServiceUnavailable, fmt.Errorf("%w: %v", errReplayUnavailable, err))
+		return v.route.refuse(r, http.StatusServiceUnavailable, fmt.Errorf("%w: %v", errReplayUnavailable, err))
 	}
 	switch state {
 	case replay.InFlight:
-		return v.refuse(r, http.StatusConflict, errInFlight)
+		return v.route.refuse(r, http.StatusConflict, errInFlight)
 	case replay.Delivered:
-		v.requests.WithLabelValues("duplicate", res.Key).Inc()
-		if ce := v.logger.Check(zap.InfoLevel, "webhook duplicate: already delivered, not passed on"); ce != nil {
-			ce.Write(zap.String("replay_key", shown), zap.String("id", v.deliveryID(r)), zap.String("remote_ip", remoteIP(r)))
+		v.route.count("duplicate", res.Key)
+		if ce := v.route.logger.Check(zap.InfoLevel, "webhook duplicate: already delivered, not passed on"); ce != nil {
+			ce.Write(zap.String("replay_key", shown), zap.String("id", v.route.deliveryID(r)), zap.String("remote_ip", remoteIP(r)))
 		}
 		w.Header().Set("Webhook-Duplicate", "true")
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
 
+	v.route.count("verified", res.Key)
 	if g.poolKey != "" {
 		g.warnEvicted(v)
 	}
@@ -333,13 +320,13 @@ func (v *Verify) serveReplay(w http.ResponseWriter, r *http.Request, next caddyh
 // warnEvicted warns when a full memory store has dropped delivered
 // entries before their window ended: a replay of those would be delivered
 // again. Checked when a new entry goes in, which is when the store evicts.
-func (g *replayGuard) warnEvicted(v *Verify) {
+func (g *replayGuard) warnEvicted(v *WebhookVerify) {
 	ev := g.store.Stats().Evicted
 	if ev <= g.evicted.Load() {
 		return
 	}
 	if old := g.evicted.Swap(ev); ev > old {
-		v.logger.Warn("replay memory store is full: delivered webhooks were forgotten before their window ended, so a replay of them would be delivered again; raise max_entries or use replay redis",
+		v.route.logger.Warn("replay memory store is full: delivered webhooks were forgotten before their window ended, so a replay of them would be delivered again; raise max_entries or use replay redis",
 			zap.Int64("dropped", ev-old), zap.Int64("dropped_total", ev))
 	}
 }
@@ -366,7 +353,7 @@ func replayOutcome(written int, returned bool, err error) int {
 
 // settle commits a delivery the app answered (2xx, 3xx, 4xx) and releases
 // one it did not (no answer, 5xx), so the sender's retry gets through.
-func (g *replayGuard) settle(v *Verify, r *http.Request, key, shown string, tok replay.Token, status int) {
+func (g *replayGuard) settle(v *WebhookVerify, r *http.Request, key, shown string, tok replay.Token, status int) {
 	// The response is out (or failed): the client going away must not
 	// leave the key reserved.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), replayOpTimeout)
@@ -379,7 +366,7 @@ func (g *replayGuard) settle(v *Verify, r *http.Request, key, shown string, tok 
 	}
 	if err != nil {
 		// The reservation expires by itself after replayHold.
-		v.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(err), zap.String("replay_key", shown), zap.Int("status", status))
+		v.route.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(err), zap.String("replay_key", shown), zap.Int("status", status))
 	}
 }
 

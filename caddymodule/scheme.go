@@ -46,7 +46,7 @@ func buildScheme(name string, g SchemeFields, o verifier.Options) (*verifier.Sch
 			return nil, fmt.Errorf("scheme %s is a preset: header, algorithm, encoding, prefix, signed_content, timestamp_header and id_header are only for hmac and token", name)
 		}
 		if o.LegacySHA1 && name != "github" {
-			return nil, fmt.Errorf("legacy_sha1 is only for the github scheme")
+			return nil, fieldErrorf("legacy_sha1", "legacy_sha1 is only for the github scheme")
 		}
 		return verifier.Preset(name, o)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -17,18 +18,18 @@ import (
 )
 
 func init() {
-	caddy.RegisterModule(Sign{})
+	caddy.RegisterModule(WebhookSign{})
 }
 
-// Sign is an HTTP handler that signs a request on its way to a webhook
+// WebhookSign is an HTTP handler that signs a request on its way to a webhook
 // receiver, the way a webhook sender does.
 //
-// It signs whatever it is sent: a Sign route that the public can reach is
+// It signs whatever it is sent: a WebhookSign route that the public can reach is
 // an open signing relay, through which anyone can have webhooks of their
 // choosing signed with your secret and delivered to your receivers. Serve
 // relay routes to internal callers only (a site bound to loopback with
 // bind 127.0.0.1 ::1, or a remote_ip private_ranges matcher), or put
-// webhook_verify before it. At load, a Sign handler with neither a
+// webhook_verify before it. At load, a WebhookSign handler with neither a
 // webhook_verify before it (earlier in its route, or in an earlier route
 // without a matcher) nor a caller restriction (a remote_ip matcher, or a
 // client_ip matcher on a server without trusted_proxies, for
@@ -61,7 +62,7 @@ func init() {
 //
 // After signing, {http.webhook.id} and {http.webhook.timestamp} hold the
 // delivery id and Unix timestamp that were sent.
-type Sign struct {
+type WebhookSign struct {
 	// Scheme is how to sign: standard (Standard Webhooks, the default for
 	// new integrations), svix, github, stripe, slack, shopify, decsys,
 	// bitbucket, gitlab, or a generic hmac described by the fields below.
@@ -72,8 +73,8 @@ type Sign struct {
 	// can rotate; the others are signed with the first unexpired one.
 	// Secrets must be strong: at least 16 characters, varied, and not made
 	// of common words or patterns; a whsec_ key of standard or svix must
-	// decode to at least 24 random-looking bytes (hookguard webhook secret
-	// makes one). A weak one fails the load with an error naming the rule.
+	// decode to at least 24 random-looking bytes (the webhook secret
+	// subcommand makes one). A weak one fails the load with an error naming the rule.
 	Secrets []Secret `json:"secrets,omitempty"`
 
 	// MaxBody is the largest body signed, in bytes; larger bodies get a
@@ -103,9 +104,10 @@ type Sign struct {
 	// BodyOptions bound the memory and time reading a body may take.
 	BodyOptions
 
-	core
-	owned []string // headers the scheme sets; incoming copies are dropped
-	drop  []string // caller credentials dropped (callerCredentials minus KeepHeaders)
+	route *route           // set up by Provision
+	clock func() time.Time // nil: time.Now; tests set it
+	owned []string         // headers the scheme sets; incoming copies are dropped
+	drop  []string         // caller credentials dropped (callerCredentials minus KeepHeaders)
 }
 
 // callerCredentials are the request headers that carry the caller's own
@@ -114,66 +116,89 @@ type Sign struct {
 var callerCredentials = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
 // CaddyModule returns the Caddy module information.
-func (Sign) CaddyModule() caddy.ModuleInfo {
+func (WebhookSign) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "http.handlers.webhook_sign",
-		New: func() caddy.Module { return new(Sign) },
+		New: func() caddy.Module { return new(WebhookSign) },
 	}
 }
 
 // Provision builds the scheme, resolves the secrets and checks their
 // strength: you choose a signing secret, so a weak one is an error.
-func (s *Sign) Provision(ctx caddy.Context) error {
-	s.refusal = "webhook not signed"
-	// With github's legacy header known, a client's X-Hub-Signature is
-	// dropped too; signing itself uses the scheme's main header only.
-	if _, err := s.provision(ctx, "sign", s.Scheme, s.Name, s.SchemeFields, verifier.Options{LegacySHA1: s.Scheme == "github"}, s.MaxBody); err != nil {
+func (s *WebhookSign) Provision(ctx caddy.Context) error {
+	// The same checks as a Caddyfile's, so a JSON config fails alike.
+	if err := s.Validate(); err != nil {
 		return err
 	}
-	keys, err := resolveKeys(ctx, s.logger, s.Secrets, s.scheme, s.now(), func(n int, label string, rep signer.Report) error {
-		// The error names the rules broken, not how (rep.Err): config
-		// errors reach logs and the admin API's answers.
-		if label != neutralLabel(n) {
-			return fmt.Errorf("secret %d (%s): %w", n, label, rep.Err())
-		}
-		return fmt.Errorf("secret %d: %w", n, rep.Err())
+	// With github's legacy header known, a client's X-Hub-Signature is
+	// dropped too; signing itself uses the scheme's main header only.
+	rt, err := newRoute(ctx, routeConfig{
+		handler: "sign", scheme: s.Scheme, name: s.Name, fields: s.SchemeFields,
+		options: verifier.Options{LegacySHA1: s.Scheme == "github"}, maxBody: s.MaxBody, body: s.BodyOptions,
+		refusal: "webhook not signed", now: s.clock,
 	})
 	if err != nil {
 		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
 	}
-	s.provisionBody(s.BodyOptions)
-	s.logExpired(keys.expired)
-	s.keys = keys.active
-	s.owned = headerNames(s.scheme, true)
+	s.route = rt
+	keys, err := resolveKeys(ctx, rt.logger, s.Secrets, rt.scheme, rt.now(), func(n int, label string, rep signer.Report) error {
+		// The error names the rules broken, not how (rep.Err): config
+		// errors reach logs and the admin API's answers.
+		hint := "generate one with " + subcommand("secret") + " (" + subcommand("check-secret") + " tells why)"
+		if label != neutralLabel(n) {
+			return fmt.Errorf("secret %d (%s): %w; %s", n, label, rep.Err(), hint)
+		}
+		return fmt.Errorf("secret %d: %w; %s", n, rep.Err(), hint)
+	})
+	if err != nil {
+		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
+	}
+	rt.logExpired(keys.expired)
+	rt.keys = keys.active
+	s.owned = headerNames(rt.scheme, true)
 	s.drop = slices.DeleteFunc(slices.Clone(callerCredentials), func(h string) bool {
 		return slices.ContainsFunc(s.KeepHeaders, func(k string) bool { return strings.EqualFold(h, k) })
 	})
 	if len(s.Secrets) == 0 {
-		if !s.InsecureUnsigned {
-			return fmt.Errorf("webhook_sign %s: no secret is configured; generate one with `hookguard webhook secret` and give it as {env.NAME} or {file./path}", s.Scheme)
-		}
-		s.unsigned = true
-		s.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
+		rt.unsigned = true
+		rt.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
 	}
 	if why := exposure(ctx, s); why != "" {
-		s.logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this route; "+
+		rt.logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this route; "+
 			"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip private_ranges matcher) or put webhook_verify before it",
 			zap.String("because", why))
+	}
+	rt.logLoaded()
+	rt.publish()
+	return nil
+}
+
+// Cleanup takes the route off the admin API's list.
+func (s *WebhookSign) Cleanup() error {
+	if s.route != nil {
+		s.route.close()
 	}
 	return nil
 }
 
-// Validate checks the configuration.
-func (s *Sign) Validate() error {
-	if s.MaxBody < 0 {
-		return fmt.Errorf("max_body must not be negative")
-	}
-	for _, k := range s.KeepHeaders {
-		if err := checkKeepHeader(k); err != nil {
-			return err
+// Validate checks the configuration, the same way for a Caddyfile and for
+// JSON.
+func (s *WebhookSign) Validate() error {
+	noSecret := "no secret is configured: generate one with " + subcommand("secret") + ", store it in a file or an environment variable and write webhook_sign " +
+		s.Scheme + " {file./path} (or {env.NAME})"
+	err := validateShared(s.Scheme, s.SchemeFields, verifier.Options{}, s.Secrets, s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
+	if err == nil {
+		for i, k := range s.KeepHeaders {
+			if err = checkKeepHeader(k); err != nil {
+				err = &fieldError{field: "keep_header", n: i + 1, err: err}
+				break
+			}
 		}
 	}
-	return s.BodyOptions.validate()
+	if err != nil {
+		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
+	}
+	return nil
 }
 
 // checkKeepHeader refuses a keep_header that would do nothing: a header
@@ -187,24 +212,24 @@ func checkKeepHeader(name string) error {
 }
 
 // ServeHTTP signs the request and calls next.
-func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (s *WebhookSign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// A signature that came in with the request is never passed on, nor
 	// a look-alike of the headers set here (Webhook_Signature, webhook.id:
 	// a CGI-style receiver folds them into the real ones), nor the
 	// caller's credentials unless kept.
-	s.scheme.DropUnverified(r.Header, verifier.Headers{})
+	s.route.scheme.DropUnverified(r.Header, verifier.Headers{})
 	for _, h := range s.drop {
 		r.Header.Del(h)
 	}
 	unlistOwned(r.Header, s.owned)
-	if s.unsigned {
-		s.requests.WithLabelValues("unsigned", "").Inc()
+	if s.route.unsigned {
+		s.route.count("unsigned", "")
 		return next.ServeHTTP(w, r)
 	}
-	now := s.now()
-	keys := make([][]byte, 0, len(s.keys))
+	now := s.route.now()
+	keys := make([][]byte, 0, len(s.route.keys))
 	label := ""
-	for _, k := range s.keys {
+	for _, k := range s.route.keys {
 		if k.NotAfter.IsZero() || now.Before(k.NotAfter) {
 			if label == "" {
 				label = k.Label
@@ -213,7 +238,7 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		}
 	}
 	if len(keys) == 0 {
-		return s.refuseUnread(w, r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
+		return s.route.refuseUnread(w, r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
 	// Signed as it is read, in one pass: the body may be spooled to a file.
 	id := signer.NewID()
@@ -222,8 +247,8 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	if d := verifiedOf(r); d != nil {
 		id = d.outgoingID()
 	}
-	signing := signer.Begin(s.scheme, keys, id, now)
-	body, err := s.body(w, r, signing)
+	signing := signer.Begin(s.route.scheme, keys, id, now)
+	body, err := s.route.body(w, r, signing)
 	if err != nil {
 		return err
 	}
@@ -232,7 +257,7 @@ func (s *Sign) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	}
 	restoreBody(r, body)
 	defer body.Release()
-	s.requests.WithLabelValues("signed", label).Inc()
+	s.route.count("signed", label)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.webhook.id", id)
 	repl.Set("http.webhook.timestamp", strconv.FormatInt(now.Unix(), 10))
@@ -270,7 +295,8 @@ func unlistOwned(h http.Header, owned []string) {
 
 // Interface guards
 var (
-	_ caddy.Provisioner           = (*Sign)(nil)
-	_ caddy.Validator             = (*Sign)(nil)
-	_ caddyhttp.MiddlewareHandler = (*Sign)(nil)
+	_ caddy.Provisioner           = (*WebhookSign)(nil)
+	_ caddy.Validator             = (*WebhookSign)(nil)
+	_ caddy.CleanerUpper          = (*WebhookSign)(nil)
+	_ caddyhttp.MiddlewareHandler = (*WebhookSign)(nil)
 )

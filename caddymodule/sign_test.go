@@ -41,9 +41,9 @@ func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
 		{"github", "UGFzc3dvcmQxMjM0NTY3ODkwIQ", "rule encoded"},
 	}
 	for _, c := range cases {
-		s := &Sign{Scheme: c.scheme, Secrets: []Secret{{Value: c.secret}}}
+		s := &WebhookSign{Scheme: c.scheme, Secrets: []Secret{{Value: c.secret}}}
 		err := provisionSign(t, s)
-		if err == nil || !strings.Contains(err.Error(), c.rule) || !strings.Contains(err.Error(), "hookguard webhook secret") {
+		if err == nil || !strings.Contains(err.Error(), c.rule) || !strings.Contains(err.Error(), "`caddy webhook secret`") {
 			t.Errorf("%s %q: err = %v, want %s and a hint", c.scheme, c.secret, err, c.rule)
 		}
 		if err != nil && strings.Contains(err.Error(), c.secret) {
@@ -58,7 +58,7 @@ func TestSignProvisionRefusesWeakSecrets(t *testing.T) {
 	}
 }
 
-func provisionSign(t *testing.T, s *Sign) error {
+func provisionSign(t *testing.T, s *WebhookSign) error {
 	t.Helper()
 	ctx, cancel := newTestContext()
 	t.Cleanup(cancel)
@@ -67,8 +67,8 @@ func provisionSign(t *testing.T, s *Sign) error {
 
 func TestSignReplacesIncomingHeadersAndKeepsBody(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA, Label: "a"}, {Value: strongB, Label: "b"}}}
-	s.now = func() time.Time { return now }
+	s := &WebhookSign{Scheme: "standard", Secrets: []Secret{{Value: strongA, Label: "a"}, {Value: strongB, Label: "b"}}}
+	s.clock = func() time.Time { return now }
 	if err := provisionSign(t, s); err != nil {
 		t.Fatal(err)
 	}
@@ -106,15 +106,15 @@ func TestSignReplacesIncomingHeadersAndKeepsBody(t *testing.T) {
 	}
 	// Each secret's signature verifies on its own, so a receiver can rotate.
 	for _, secret := range []string{strongA, strongB} {
-		key, _ := s.scheme.DecodeSecret(secret)
-		if _, err := s.scheme.Verify(got, body, []verifier.Key{{Secret: key}}, time.Minute, now); err != nil {
+		key, _ := s.route.scheme.DecodeSecret(secret)
+		if _, err := s.route.scheme.Verify(got, body, []verifier.Key{{Secret: key}}, time.Minute, now); err != nil {
 			t.Fatalf("signature under one secret does not verify: %v", err)
 		}
 	}
 }
 
 func TestSignUnsignedStripsSignatures(t *testing.T) {
-	s := &Sign{Scheme: "github", InsecureUnsigned: true}
+	s := &WebhookSign{Scheme: "github", InsecureUnsigned: true}
 	if err := provisionSign(t, s); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSignUnsignedStripsSignatures(t *testing.T) {
 }
 
 func TestSignMaxBody(t *testing.T) {
-	s := &Sign{Scheme: "github", MaxBody: 10, Secrets: []Secret{{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}}}
+	s := &WebhookSign{Scheme: "github", MaxBody: 10, Secrets: []Secret{{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}}}
 	if err := provisionSign(t, s); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSignMaxBody(t *testing.T) {
 }
 
 func TestSignCaddyfile(t *testing.T) {
-	var s Sign
+	var s WebhookSign
 	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`webhook_sign hmac {env.K} {
 		header X-Sig
 		encoding base64
@@ -157,7 +157,7 @@ func TestSignCaddyfile(t *testing.T) {
 	if s.Scheme != "hmac" || s.Header != "X-Sig" || s.MaxBody != 1<<20 || len(s.Secrets) != 1 {
 		t.Fatalf("parsed %+v", s)
 	}
-	s = Sign{}
+	s = WebhookSign{}
 	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser("webhook_sign standard {env.K} {\n keep_header Authorization\n keep_header cookie\n}")); err != nil {
 		t.Fatal(err)
 	}
@@ -165,13 +165,13 @@ func TestSignCaddyfile(t *testing.T) {
 		t.Fatalf("keep_header parsed as %q", s.KeepHeaders)
 	}
 	for in, want := range map[string]string{
-		"webhook_sign standard":                                     "generate one with `hookguard webhook secret`",
+		"webhook_sign standard":                                     "generate one with `caddy webhook secret`",
 		"webhook_sign standard s {\n tolerance 5m\n}":               `unknown subdirective "tolerance"`,
 		"webhook_sign nosuch s":                                     `unknown scheme "nosuch"`,
 		"webhook_sign hmac s {\n header X\n signed_content nope\n}": "{body} is missing",
 		"webhook_sign standard s {\n keep_header X-Api-Key\n}":      "header_up -Name",
 	} {
-		var s Sign
+		var s WebhookSign
 		err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Testfile:") {
 			t.Errorf("%q: err = %v, want %q with a line", in, err, want)
@@ -184,7 +184,7 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) error { return f(w, r) }
 
 func TestSignGitHubDropsLegacyHeader(t *testing.T) {
-	s := &Sign{Scheme: "github", Secrets: []Secret{{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}}}
+	s := &WebhookSign{Scheme: "github", Secrets: []Secret{{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}}}
 	if err := provisionSign(t, s); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestSignGitHubDropsLegacyHeader(t *testing.T) {
 // gets a fresh id. A verified delivery whose id is not signed gets the
 // derived id, the same for the same verified signature.
 func TestSignTrustsOnlyVerifiedDeliveries(t *testing.T) {
-	s := &Sign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
+	s := &WebhookSign{Scheme: "standard", Secrets: []Secret{{Value: strongA}}}
 	if err := provisionSign(t, s); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/hookguard/hookguard/signer"
@@ -20,14 +19,14 @@ import (
 )
 
 func init() {
-	caddy.RegisterModule(Verify{})
+	caddy.RegisterModule(WebhookVerify{})
 }
 
 // DefaultMaxBody is the largest body webhook_verify reads unless max_body
 // says otherwise: 25 MiB, GitHub's own cap on webhook payloads.
 const DefaultMaxBody = 25 << 20
 
-// Verify is an HTTP handler that authenticates incoming webhooks. It reads
+// WebhookVerify is an HTTP handler that authenticates incoming webhooks. It reads
 // the request body (up to MaxBody), checks the sender's signature over the
 // exact bytes, and only then passes the request, with its body restored byte
 // for byte, to the next handler. A request that fails gets a 401 (413 for an
@@ -39,8 +38,8 @@ const DefaultMaxBody = 25 << 20
 // (the delivery id, where the scheme has one), {http.webhook.timestamp} (as
 // sent) and {http.webhook.key} (the label or a fingerprint of the secret that
 // matched, never the secret). A webhook_sign later in the route derives
-// its delivery id from what was verified (see Sign).
-type Verify struct {
+// its delivery id from what was verified (see WebhookSign).
+type WebhookVerify struct {
 	// Scheme names the sender: a preset (github, gitlab, stripe, slack,
 	// shopify, standard, svix, decsys, bitbucket) or a generic scheme, hmac
 	// or token, described by the fields below.
@@ -96,12 +95,12 @@ type Verify struct {
 	// BodyOptions bound the memory and time reading a body may take.
 	BodyOptions
 
-	core
+	route     *route           // set up by Provision
+	clock     func() time.Time // nil: time.Now; tests set it
 	replay    *replayGuard
 	tolerance time.Duration
 	strip     []string
 	protect   []string // headers a client's Connection header may not remove
-	duration  prometheus.ObserverVec
 }
 
 // Secret is one accepted secret.
@@ -123,52 +122,55 @@ type Secret struct {
 }
 
 // CaddyModule returns the Caddy module information.
-func (Verify) CaddyModule() caddy.ModuleInfo {
+func (WebhookVerify) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "http.handlers.webhook_verify",
-		New: func() caddy.Module { return new(Verify) },
+		New: func() caddy.Module { return new(WebhookVerify) },
 	}
 }
 
 // Provision builds the scheme and resolves the secrets.
-func (v *Verify) Provision(ctx caddy.Context) error {
-	v.refusal = "webhook rejected"
-	m, err := v.provision(ctx, "verify", v.Scheme, v.Name, v.SchemeFields, verifier.Options{LegacySHA1: v.LegacySHA1}, v.MaxBody)
-	if err != nil {
+func (v *WebhookVerify) Provision(ctx caddy.Context) error {
+	// The same checks as a Caddyfile's, so a JSON config fails alike.
+	if err := v.Validate(); err != nil {
 		return err
 	}
-	v.provisionBody(v.BodyOptions)
-	v.duration = m.duration.MustCurryWith(prometheus.Labels{"scheme": v.Scheme, "route": v.Name})
-	s := v.scheme
+	rt, err := newRoute(ctx, routeConfig{
+		handler: "verify", scheme: v.Scheme, name: v.Name, fields: v.SchemeFields,
+		options: verifier.Options{LegacySHA1: v.LegacySHA1}, maxBody: v.MaxBody, body: v.BodyOptions,
+		refusal: "webhook rejected", now: v.clock,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook_verify %s: %w", v.Scheme, err)
+	}
+	v.route = rt
+	s := rt.scheme
 
 	v.tolerance = s.Tolerance
 	if v.Tolerance != nil {
 		v.tolerance = time.Duration(*v.Tolerance)
 	}
 	if s.Timestamped() && v.tolerance == 0 {
-		v.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid")
+		rt.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid")
 	}
 
-	keys, err := resolveKeys(ctx, v.logger, v.Secrets, s, v.now(), func(n int, label string, rep signer.Report) error {
+	keys, err := resolveKeys(ctx, rt.logger, v.Secrets, s, rt.now(), func(n int, label string, rep signer.Report) error {
 		// The sender may have chosen the secret: a weak one is only a
 		// warning, which names the rules it breaks and nothing else.
-		v.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
+		rt.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
 			zap.Int("secret", n), zap.String("key", label), zap.Error(rep.Err()))
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("webhook_verify %s: %w", v.Scheme, err)
 	}
-	v.logExpired(keys.expired)
-	v.keys = keys.active
+	rt.logExpired(keys.expired)
+	rt.keys = keys.active
 	if len(v.Secrets) == 0 {
-		if !v.InsecureUnsigned {
-			return fmt.Errorf("webhook_verify %s: no secret is configured; set one (e.g. {env.WEBHOOK_SECRET}) or, for development only, insecure_unsigned", v.Scheme)
-		}
-		v.unsigned = true
+		rt.unsigned = true
 		// Also what `webhook_verify github {$UNSET} { insecure_unsigned }`
 		// adapts to: the Caddyfile drops an empty {$VAR} before parsing.
-		v.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
+		rt.logger.Warn("insecure_unsigned: webhooks on this route pass WITHOUT verification; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
 	}
 	// A token is the secret itself: it never goes on, where Caddy's own
 	// proxy and access logs would record it.
@@ -179,12 +181,36 @@ func (v *Verify) Provision(ctx caddy.Context) error {
 		v.warnAccessLog(ctx)
 	}
 	v.protect = append(s.Names(), "Content-Type")
-	return v.provisionReplay(ctx, v.tolerance)
+	if err := v.provisionReplay(ctx, v.tolerance); err != nil {
+		return err
+	}
+	rt.logLoaded(v.loadedFields()...)
+	rt.publish()
+	return nil
+}
+
+// loadedFields are what the load's INFO line says of verify's own options.
+func (v *WebhookVerify) loadedFields() []zap.Field {
+	fields := []zap.Field{zap.Duration("tolerance", v.tolerance), zap.Bool("strip_signature", len(v.strip) > 0)}
+	if !v.route.scheme.Timestamped() {
+		fields[0] = zap.String("tolerance", "none (the scheme has no timestamp)")
+	}
+	replayStore := "off"
+	if v.Replay != nil {
+		replayStore = "memory"
+		if v.Replay.Store == "redis" {
+			replayStore = "redis"
+		}
+	}
+	return append(fields, zap.String("replay", replayStore))
 }
 
 // Cleanup lets go of the replay store.
-func (v *Verify) Cleanup() error {
+func (v *WebhookVerify) Cleanup() error {
 	v.cleanupReplay()
+	if v.route != nil {
+		v.route.close()
+	}
 	return nil
 }
 
@@ -193,72 +219,63 @@ func (v *Verify) Cleanup() error {
 // handler runs, so the token (the secret itself, valid or not) is written
 // there unless the log's encoder deletes it. The handler cannot see the
 // logging config, so the warning names the filter to add.
-func (v *Verify) warnAccessLog(ctx caddy.Context) {
+func (v *WebhookVerify) warnAccessLog(ctx caddy.Context) {
 	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if !ok || srv.Logs == nil {
 		return
 	}
-	for _, h := range headerNames(v.scheme, false) {
+	for _, h := range headerNames(v.route.scheme, false) {
 		h = textproto.CanonicalMIMEHeaderKey(h)
-		v.logger.Warn("this server's access log records request headers as they arrive, so the token in "+h+
+		v.route.logger.Warn("this server's access log records request headers as they arrive, so the token in "+h+
 			" (the secret itself, valid or not) is written to it unless the log deletes it: add `format filter { request>headers>"+h+" delete }` to the site's log block",
 			zap.String("header", h))
 	}
 }
 
-// Validate checks the configuration.
-func (v *Verify) Validate() error {
-	if v.MaxBody < 0 {
-		return fmt.Errorf("max_body must not be negative")
-	}
-	if v.Tolerance != nil && *v.Tolerance < 0 {
-		return fmt.Errorf("tolerance must not be negative")
-	}
-	return v.BodyOptions.validate()
-}
-
 // ServeHTTP verifies the request and, only if it passes, calls next.
-func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if r.ContentLength > v.maxBody {
-		return v.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	if r.ContentLength > v.route.maxBody {
+		return v.route.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
-	if v.unsigned {
+	if v.route.unsigned {
 		// Unverified, but max_body holds all the same.
-		body, err := v.body(w, r, io.Discard)
+		body, err := v.route.body(w, r, io.Discard)
 		if err != nil {
 			return err
 		}
 		restoreBody(r, body)
 		defer body.Release()
-		v.requests.WithLabelValues("unsigned", "").Inc()
+		v.route.count("unsigned", "")
 		repl.Set("http.webhook.verified", false)
 		repl.Set("http.webhook.scheme", v.Scheme)
 		return next.ServeHTTP(w, r)
 	}
 	start := time.Now()
-	check, err := v.scheme.Begin(r.Header, v.keys, v.tolerance, v.now())
+	check, err := v.route.scheme.Begin(r.Header, v.route.keys, v.tolerance, v.route.now())
 	if err != nil {
-		return v.refuseUnread(w, r, http.StatusUnauthorized, err)
+		v.route.observe(start, err)
+		return v.route.refuseUnread(w, r, http.StatusUnauthorized, err)
 	}
-	body, err := v.body(w, r, check)
+	body, err := v.route.body(w, r, check)
 	if err != nil {
+		v.route.observe(start, err)
 		return err
 	}
 	res, err := check.Finish()
 	if err != nil {
+		v.route.observe(start, err)
 		body.Release() // nothing of a failed request goes on
-		return v.refuse(r, http.StatusUnauthorized, err)
+		return v.route.refuse(r, http.StatusUnauthorized, err)
 	}
 	restoreBody(r, body)
 	defer body.Release()
-	v.duration.WithLabelValues().Observe(time.Since(start).Seconds())
-	v.requests.WithLabelValues("verified", res.Key).Inc()
+	v.route.observe(start, nil)
 	// What goes on is what was verified: no other header set, no
 	// look-alike of a verified header that a CGI-style back end would
 	// fold into it, and no Connection header that would make
 	// reverse_proxy drop the verified headers as hop-by-hop.
-	v.scheme.DropUnverified(r.Header, res.Headers)
+	v.route.scheme.DropUnverified(r.Header, res.Headers)
 	unlistOwned(r.Header, v.protect)
 	for _, h := range v.strip {
 		r.Header.Del(h)
@@ -271,15 +288,17 @@ func (v *Verify) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhtt
 	// For a webhook_sign further on: a re-signed webhook keeps its id.
 	markVerified(r, v.Scheme, res)
 	if v.replay != nil {
+		// Counted there: verified, or a duplicate not passed on.
 		return v.serveReplay(w, r, next, res, repl)
 	}
+	v.route.count("verified", res.Key)
 	return next.ServeHTTP(w, r)
 }
 
 // Interface guards
 var (
-	_ caddy.Provisioner           = (*Verify)(nil)
-	_ caddy.Validator             = (*Verify)(nil)
-	_ caddy.CleanerUpper          = (*Verify)(nil)
-	_ caddyhttp.MiddlewareHandler = (*Verify)(nil)
+	_ caddy.Provisioner           = (*WebhookVerify)(nil)
+	_ caddy.Validator             = (*WebhookVerify)(nil)
+	_ caddy.CleanerUpper          = (*WebhookVerify)(nil)
+	_ caddyhttp.MiddlewareHandler = (*WebhookVerify)(nil)
 )

@@ -22,7 +22,7 @@ import (
 	"github.com/hookguard/hookguard/verifier"
 )
 
-func provision(t *testing.T, v *Verify) error {
+func provision(t *testing.T, v *WebhookVerify) error {
 	t.Helper()
 	ctx, cancel := newTestContext()
 	t.Cleanup(cancel)
@@ -69,7 +69,7 @@ func signedGitHub(t testing.TB, secret string, body []byte) http.Header {
 }
 
 func TestServeHTTPPassesExactBody(t *testing.T) {
-	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!", Label: "main"}}}
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!", Label: "main"}}}
 	if err := provision(t, v); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestServeHTTPPassesExactBody(t *testing.T) {
 }
 
 func TestServeHTTPRejects(t *testing.T) {
-	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!"}}, MaxBody: 64}
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "s3cret-For-Tests!"}}, MaxBody: 64}
 	if err := provision(t, v); err != nil {
 		t.Fatal(err)
 	}
@@ -151,22 +151,22 @@ func TestProvisionSecrets(t *testing.T) {
 	t.Setenv("HG_EMPTY", "")
 	cases := []struct {
 		name    string
-		v       Verify
+		v       WebhookVerify
 		wantErr string
 	}{
-		{"env", Verify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_TEST_SECRET}"}}}, ""},
-		{"missing env", Verify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_NOT_SET_ANYWHERE}"}}}, "{env.HG_NOT_SET_ANYWHERE} did not resolve"},
-		{"empty env", Verify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, "did not resolve"},
-		{"no secret", Verify{Scheme: "github"}, "no secret is configured"},
-		{"bad whsec", Verify{Scheme: "standard", Secrets: []Secret{{Value: "whsec_!!!notbase64"}}}, "whsec_ followed by base64"},
-		{"expired", Verify{Scheme: "github", Secrets: []Secret{{Value: "x-Secret-1234567", NotAfter: "2001-01-01T00:00:00Z"}}}, "every secret has expired"},
+		{"env", WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_TEST_SECRET}"}}}, ""},
+		{"missing env", WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_NOT_SET_ANYWHERE}"}}}, "{env.HG_NOT_SET_ANYWHERE} did not resolve"},
+		{"empty env", WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, "did not resolve"},
+		{"no secret", WebhookVerify{Scheme: "github"}, "no secret is configured"},
+		{"bad whsec", WebhookVerify{Scheme: "standard", Secrets: []Secret{{Value: "whsec_!!!notbase64"}}}, "whsec_ followed by base64"},
+		{"expired", WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "x-Secret-1234567", NotAfter: "2001-01-01T00:00:00Z"}}}, "every secret has expired"},
 		// insecure_unsigned is for a route with no secret, never one whose
 		// secret failed to load (issue 7, finding 8).
-		{"unsigned with empty env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, "{env.HG_EMPTY} did not resolve"},
-		{"unsigned with missing env", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_NOT_SET_ANYWHERE}"}}}, "{env.HG_NOT_SET_ANYWHERE} did not resolve"},
-		{"unsigned with empty value", Verify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: ""}}}, "secret 1 is empty"},
-		{"hmac without header", Verify{Scheme: "hmac", Secrets: []Secret{{Value: "x"}}}, "needs a header"},
-		{"preset with generic field", Verify{Scheme: "github", SchemeFields: SchemeFields{Header: "X"}, Secrets: []Secret{{Value: "x"}}}, "only for hmac and token"},
+		{"unsigned with empty env", WebhookVerify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_EMPTY}"}}}, "{env.HG_EMPTY} did not resolve"},
+		{"unsigned with missing env", WebhookVerify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: "{env.HG_NOT_SET_ANYWHERE}"}}}, "{env.HG_NOT_SET_ANYWHERE} did not resolve"},
+		{"unsigned with empty value", WebhookVerify{Scheme: "github", InsecureUnsigned: true, Secrets: []Secret{{Value: ""}}}, "secret 1 is empty"},
+		{"hmac without header", WebhookVerify{Scheme: "hmac", Secrets: []Secret{{Value: "x"}}}, "needs a header"},
+		{"preset with generic field", WebhookVerify{Scheme: "github", SchemeFields: SchemeFields{Header: "X"}, Secrets: []Secret{{Value: "x"}}}, "only for hmac and token"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,8 +209,8 @@ func TestProvisionRefusesBlankSecrets(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, unsigned := range []bool{false, true} {
-			v := &Verify{Scheme: "github", InsecureUnsigned: unsigned, Secrets: []Secret{{Value: c.value}}}
-			s := &Sign{Scheme: "github", Secrets: []Secret{{Value: c.value}}}
+			v := &WebhookVerify{Scheme: "github", InsecureUnsigned: unsigned, Secrets: []Secret{{Value: c.value}}}
+			s := &WebhookSign{Scheme: "github", Secrets: []Secret{{Value: c.value}}}
 			for directive, err := range map[string]error{"webhook_verify": provision(t, v), "webhook_sign": provisionSign(t, s)} {
 				if err == nil || !strings.Contains(err.Error(), c.want) {
 					t.Errorf("%s, %s (insecure_unsigned %v): err = %v, want %q", c.name, directive, unsigned, err, c.want)
@@ -219,14 +219,14 @@ func TestProvisionRefusesBlankSecrets(t *testing.T) {
 		}
 	}
 	// The second secret is named as the second.
-	v := &Verify{Scheme: "github", Secrets: []Secret{{Value: "from-env-Secret-123"}, {Value: "{env.HG_SPACES}"}}}
+	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{{Value: "from-env-Secret-123"}, {Value: "{env.HG_SPACES}"}}}
 	if err := provision(t, v); err == nil || !strings.Contains(err.Error(), "secret 2: {env.HG_SPACES}") {
 		t.Errorf("second secret blank: err = %v", err)
 	}
 }
 
 func TestInsecureUnsignedPassesUnverified(t *testing.T) {
-	v := &Verify{Scheme: "github", InsecureUnsigned: true}
+	v := &WebhookVerify{Scheme: "github", InsecureUnsigned: true}
 	if err := provision(t, v); err != nil {
 		t.Fatal(err)
 	}
@@ -247,14 +247,14 @@ func TestTimestampedToleranceFromConfig(t *testing.T) {
 		tol  *caddy.Duration
 		pass bool
 	}{{nil, false}, {&zero, true}} {
-		v := &Verify{Scheme: "standard", Tolerance: tc.tol, Secrets: []Secret{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
-		v.now = func() time.Time { return now }
+		v := &WebhookVerify{Scheme: "standard", Tolerance: tc.tol, Secrets: []Secret{{Value: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+		v.clock = func() time.Time { return now }
 		if err := provision(t, v); err != nil {
 			t.Fatal(err)
 		}
-		key, _ := v.scheme.DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+		key, _ := v.route.scheme.DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 		body := []byte("{}")
-		h := signer.Sign(v.scheme, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now.Add(-time.Hour)})
+		h := signer.Sign(v.route.scheme, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now.Add(-time.Hour)})
 		r, _ := request(bytes.NewReader(body), h)
 		rec := &recorder{}
 		err := v.ServeHTTP(httptest.NewRecorder(), r, rec)
@@ -278,7 +278,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		max_body 2MiB
 		strip_signature
 	}`
-	var v Verify
+	var v WebhookVerify
 	if err := v.UnmarshalCaddyfile(caddyfile.NewTestDispenser(good)); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	bad := []struct{ in, want string }{
 		{"webhook_verify", "needs a scheme"},
 		{"webhook_verify gihtub secret", `unknown scheme "gihtub"`},
-		{"webhook_verify github", "needs a secret"},
+		{"webhook_verify github", "no secret is configured"},
 		{"webhook_verify github s {\n tolerance 5m\n}", "tolerance has no effect"},
 		{"webhook_verify stripe s {\n tolerance five\n}", "write e.g. 5m"},
 		{"webhook_verify github s {\n colour blue\n}", `unknown subdirective "colour"`},
@@ -304,7 +304,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{"webhook_verify github {\n secret not_after 2030-01-01T00:00:00Z\n}", "did a {$VAR} expand to nothing?"},
 	}
 	for _, c := range bad {
-		var v Verify
+		var v WebhookVerify
 		err := v.UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "Testfile:") {
 			t.Errorf("%q: err = %v, want a line number and %q", c.in, err, c.want)

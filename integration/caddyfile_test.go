@@ -62,7 +62,7 @@ func TestCaddyfileErrors(t *testing.T) {
 			site: `
 	webhook_verify github # <-
 `,
-			want: []string{"needs a secret", "webhook_verify github {env.WEBHOOK_SECRET}", "insecure_unsigned"},
+			want: []string{"no secret is configured", "webhook_verify github {env.WEBHOOK_SECRET}", "insecure_unsigned"},
 		},
 		{
 			name: "missing_secret_block",
@@ -71,7 +71,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		tolerance 10m
 	}
 `,
-			want: []string{"needs a secret", "webhook_verify stripe {env.WEBHOOK_SECRET}"},
+			want: []string{"no secret is configured", "webhook_verify stripe {env.WEBHOOK_SECRET}"},
 		},
 		{
 			name: "bad_tolerance",
@@ -89,7 +89,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		tolerance -5m # <-
 	}
 `,
-			want: []string{`"-5m" is not a duration`, "write e.g. 5m"},
+			want: []string{"tolerance must not be negative", "write e.g. 5m"},
 		},
 		{
 			name: "unknown_subdirective",

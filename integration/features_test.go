@@ -309,7 +309,8 @@ func TestMetrics(t *testing.T) {
 	r := g.route(t, "decsys")
 	verified := fmt.Sprintf(`caddy_webhook_requests_total{handler="verify",key=%q,outcome="verified",route="decsys-hooks",scheme="decsys"}`, r.keyPlaceholder)
 	rejected := `caddy_webhook_requests_total{handler="verify",key="",outcome="wrong_signature",route="decsys-hooks",scheme="decsys"}`
-	duration := `caddy_webhook_verify_duration_seconds_count{route="decsys-hooks",scheme="decsys"}`
+	duration := `caddy_webhook_verify_duration_seconds_count{outcome="verified",route="decsys-hooks",scheme="decsys"}`
+	failedDuration := `caddy_webhook_verify_duration_seconds_count{outcome="wrong_signature",route="decsys-hooks",scheme="decsys"}`
 
 	before := scrape(t)
 	body := randomBody(t, 100)
@@ -318,7 +319,7 @@ func TestMetrics(t *testing.T) {
 	wantRejected(t, send(t, delivery{Path: "/decsys", Body: body, Header: r.sign(r.other, body, id, time.Now())}), http.StatusUnauthorized, g.up, 1)
 	after := scrape(t)
 
-	for _, m := range []string{verified, rejected, duration} {
+	for _, m := range []string{verified, rejected, duration, failedDuration} {
 		if d := after.values[m] - before.values[m]; d != 1 {
 			t.Errorf("%s went up by %v, want 1", m, d)
 		}

@@ -299,7 +299,7 @@ func TestBodyOptionsCaddyfileErrors(t *testing.T) {
 			{"buffer_memory", []string{"buffer_memory needs a value"}},
 			{"read_timeout soon", []string{`read_timeout: "soon" is not a positive duration`, "30s"}},
 			{"read_timeout 0", []string{`read_timeout: "0" is not a positive duration`, "30s"}},
-			{"read_timeout -5s", []string{`read_timeout: "-5s" is not a positive duration`, "30s"}},
+			{"read_timeout -5s", []string{"read_timeout -5s is negative", "30s"}},
 			{"read_timeout 5s 10s", []string{`read_timeout: unexpected argument "10s"`}},
 		} {
 			t.Run(directive+"/"+c.line, func(t *testing.T) {

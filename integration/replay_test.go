@@ -353,8 +353,9 @@ func TestReplayCaddyfileErrors(t *testing.T) {
 	for _, c := range []struct{ block, want string }{
 		{"replay redis # <-", "replay redis needs an address"},
 		{"replay disk # <-", `replay store "disk"`},
-		{"replay {\n\t\t\taddress 127.0.0.1:6379\n\t\t} # <-", "are for replay redis"},
-		{"replay redis {\n\t\t\taddress 127.0.0.1:6379\n\t\t\tmax_entries 5\n\t\t} # <-", "max_entries is for replay memory"},
+		{"replay {\n\t\t\taddress 127.0.0.1:6379 # <-\n\t\t}", "are for replay redis"},
+		{"replay redis {\n\t\t\taddress 127.0.0.1:6379\n\t\t\tmax_entries 5 # <-\n\t\t}", "max_entries is for replay memory"},
+		{"replay {\n\t\t\twindow 1h\n\t\t\twindow 2h # <-\n\t\t}", "replay window is given twice (first on line 12)"},
 		{"replay {\n\t\t\twindow soon # <-\n\t\t}", `replay window: "soon" is not a positive duration`},
 		{"replay {\n\t\t\tmax_entries lots # <-\n\t\t}", `"lots" is not a positive whole number`},
 		{"replay {\n\t\t\twindows 1h # <-\n\t\t}", `unknown replay option "windows"`},

@@ -113,7 +113,8 @@ func (r Report) Err() error {
 	if len(broken) == 0 {
 		return nil
 	}
-	return fmt.Errorf("weak secret, breaks %s; generate one with: hookguard webhook secret (hookguard webhook check-secret tells why)", strings.Join(broken, "; "))
+	// Without a hint: the caller names its own command to make one.
+	return fmt.Errorf("weak secret, breaks %s", strings.Join(broken, "; "))
 }
 
 // CheckSchemeKey checks a secret as scheme s uses it. A whsec_ secret of
@@ -290,7 +291,7 @@ func CheckSecret(secret string) Report {
 // or URL alphabet, padded or not), and which, if it decodes to printable
 // text (isText): "UGFzc3dvcmQxMjM0NTY3ODkwIQ==" is varied and holds no
 // word, and is a password a guesser would try in base64 as readily as
-// plain. Hex and base64 of random bytes (hookguard webhook secret, openssl
+// plain. Hex and base64 of random bytes (the webhook secret subcommand, openssl
 // rand) decode to bytes, not text: at 16 bytes or more, random bytes are
 // printable UTF-8 by chance with a probability around 1e-7 or less.
 func encodedText(secret string) (text, encoding string, ok bool) {

@@ -11,7 +11,7 @@ import (
 	"net/textproto"
 )
 
-// Capture is a recorded request: what `hookguard webhook verify` reads.
+// Capture is a recorded request: what the `webhook verify` subcommand reads.
 type Capture struct {
 	Method string
 	URL    string

@@ -1,0 +1,181 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// Every rule of a configuration is checked here, once: Validate calls
+// these, Provision calls Validate first, and the Caddyfile parser calls it
+// after parsing and points the error at the directive's line. So a JSON
+// config and a Caddyfile are refused alike, with the same words.
+
+// fieldError is a validation error about one option, so that the
+// Caddyfile parser can point at the line that set it: field is the
+// subdirective (max_body, tolerance, "replay address", ...), n the 1-based
+// position of a secret.
+type fieldError struct {
+	field string
+	n     int
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+func fieldErrorf(field string, format string, args ...any) error {
+	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
+}
+
+func secretErrorf(n int, format string, args ...any) error {
+	return &fieldError{field: "secret", n: n, err: fmt.Errorf(format, args...)}
+}
+
+// maxSize bounds max_body and buffer_memory: 1 TiB, beyond any webhook.
+const maxSize = 1 << 40
+
+// validateShared checks what webhook_verify and webhook_sign have in
+// common. noSecret is the error for a route with no secret and no
+// insecure_unsigned.
+func validateShared(scheme string, g SchemeFields, o verifier.Options, secrets []Secret, unsigned bool, maxBody int64, body BodyOptions, noSecret string) error {
+	if _, err := buildScheme(scheme, g, o); err != nil {
+		return err
+	}
+	if maxBody < 0 || maxBody > maxSize {
+		return fieldErrorf("max_body", "max_body %d is out of range: give a size from 1 byte to 1TiB, e.g. 25MiB (the default)", maxBody)
+	}
+	if err := body.validate(); err != nil {
+		return err
+	}
+	if err := validateSecrets(secrets); err != nil {
+		return err
+	}
+	if len(secrets) == 0 && !unsigned {
+		return errors.New(noSecret)
+	}
+	return nil
+}
+
+// validateSecrets checks what can be checked of secrets before they are
+// resolved: none empty, labels unique, not_after a time.
+func validateSecrets(secrets []Secret) error {
+	labels := map[string]int{}
+	for i, sec := range secrets {
+		n := i + 1
+		if sec.Value == "" {
+			return secretErrorf(n, "secret %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", n)
+		}
+		if strings.TrimSpace(sec.Value) == "" {
+			return secretErrorf(n, "secret %d is only whitespace", n)
+		}
+		if sec.Label != "" {
+			if first, ok := labels[sec.Label]; ok {
+				return secretErrorf(n, "secret %d: label %q is already the label of secret %d; labels tell secrets apart in logs, metrics and the admin API, so give each its own", n, sec.Label, first)
+			}
+			labels[sec.Label] = n
+		}
+		if sec.NotAfter != "" {
+			if _, err := time.Parse(time.RFC3339, sec.NotAfter); err != nil {
+				return secretErrorf(n, "secret %d: not_after %q is not an RFC 3339 time; write e.g. 2026-12-31T23:59:59Z", n, sec.NotAfter)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the configuration, the same way for a Caddyfile and for
+// JSON.
+func (v *WebhookVerify) Validate() error {
+	if err := v.validate(); err != nil {
+		return fmt.Errorf("webhook_verify %s: %w", v.Scheme, err)
+	}
+	return nil
+}
+
+func (v *WebhookVerify) validate() error {
+	o := verifier.Options{LegacySHA1: v.LegacySHA1}
+	noSecret := "no secret is configured: write webhook_verify " + v.Scheme + " {env.WEBHOOK_SECRET} (or {file./path}), or add insecure_unsigned for development only"
+	if err := validateShared(v.Scheme, v.SchemeFields, o, v.Secrets, v.InsecureUnsigned, v.MaxBody, v.BodyOptions, noSecret); err != nil {
+		return err
+	}
+	s, err := buildScheme(v.Scheme, v.SchemeFields, o)
+	if err != nil {
+		return err
+	}
+	tolerance := s.Tolerance
+	if v.Tolerance != nil {
+		if *v.Tolerance < 0 {
+			return fieldErrorf("tolerance", "tolerance must not be negative; write e.g. 5m, or 0 to switch the timestamp check off")
+		}
+		if !s.Timestamped() {
+			return fieldErrorf("tolerance", "tolerance has no effect: scheme %s carries no signed timestamp; remove it", v.Scheme)
+		}
+		tolerance = time.Duration(*v.Tolerance)
+	}
+	if v.Replay != nil {
+		if len(v.Secrets) == 0 {
+			return fieldErrorf("replay", "replay needs verified requests: it cannot be used with insecure_unsigned")
+		}
+		if !s.Timestamped() {
+			tolerance = 0
+		}
+		return v.Replay.validate(tolerance)
+	}
+	return nil
+}
+
+// validate checks the replay options; tolerance is the route's effective
+// timestamp tolerance (0: no timestamp check).
+func (rc *Replay) validate(tolerance time.Duration) error {
+	var redisOnly string // the first option given that only redis takes
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{{"address", rc.Address != ""}, {"username", rc.Username != ""}, {"password", rc.Password != ""}, {"tls", rc.TLS}, {"prefix", rc.Prefix != ""}, {"fail_open", rc.FailOpen}} {
+		if o.set {
+			redisOnly = o.name
+			break
+		}
+	}
+	switch {
+	case rc.Store != "" && rc.Store != "memory" && rc.Store != "redis":
+		return fieldErrorf("replay", "replay store %q: write replay memory or replay redis { address ... }", rc.Store)
+	case rc.Store == "redis" && rc.Address == "":
+		return fieldErrorf("replay", "replay redis needs an address: write replay redis { address 127.0.0.1:6379 } (or a redis:// or rediss:// URL)")
+	case rc.Store == "redis" && rc.MaxEntries != 0:
+		return fieldErrorf("replay max_entries", "max_entries is for replay memory; Redis bounds itself (maxmemory)")
+	case rc.Store != "redis" && redisOnly != "":
+		return fieldErrorf("replay "+redisOnly, "address, username, password, tls, prefix and fail_open are for replay redis; write replay redis { ... }")
+	case rc.MaxEntries < 0:
+		return fieldErrorf("replay max_entries", "replay max_entries must be a positive whole number, e.g. 100000")
+	case rc.Window < 0:
+		return fieldErrorf("replay window", "replay window must be a positive duration, e.g. 24h")
+	case rc.Window != 0 && tolerance > 0 && time.Duration(rc.Window) < 2*tolerance:
+		return fieldErrorf("replay window", "replay window %s is shorter than twice the tolerance (%s): a replay could come after it; use at least %s",
+			time.Duration(rc.Window), tolerance, 2*tolerance+time.Minute)
+	}
+	return nil
+}
+
+// commandName is how the user runs this program: caddy in an xcaddy
+// build, hookguard in ours. Messages that tell them to run a subcommand
+// (webhook secret) name it so it is right in both.
+var commandName = func() string {
+	name := filepath.Base(os.Args[0])
+	if name == "" || name == "." || strings.HasSuffix(name, ".test") {
+		return "caddy"
+	}
+	return strings.TrimSuffix(name, ".exe")
+}()
+
+// subcommand is the command line that runs a webhook subcommand, quoted
+// for a message: `caddy webhook secret`.
+func subcommand(sub string) string {
+	return "`" + commandName + " webhook " + sub + "`"
+}
