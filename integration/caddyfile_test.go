@@ -92,6 +92,28 @@ func TestCaddyfileErrors(t *testing.T) {
 			want: []string{"tolerance must not be negative", "write e.g. 5m"},
 		},
 		{
+			// Not "last one wins": a second max_body is a typo or a merge
+			// gone wrong, and either value may be the one meant.
+			name: "repeated_subdirective",
+			site: `
+	webhook_verify github {env.SECRET} {
+		max_body 1MiB
+		name hooks
+		max_body 10MiB # <-
+	}
+`,
+			want: []string{"max_body is given twice (first on line 11); give it once"},
+		},
+		{
+			name: "repeated_secret_option",
+			site: `
+	webhook_verify github {
+		secret {env.SECRET} label a label b # <-
+	}
+`,
+			want: []string{"secret option label is given twice"},
+		},
+		{
 			name: "unknown_subdirective",
 			site: `
 	webhook_verify github {env.SECRET} {
