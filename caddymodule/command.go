@@ -47,13 +47,6 @@ func addWebhookCommands(cmd *cobra.Command) {
 	cmd.AddCommand(secretCommand(), checkSecretCommand(), signCommand(), verifyCommand())
 }
 
-// webhookRoot is the webhook command on its own, for tests.
-func webhookRoot() *cobra.Command {
-	cmd := &cobra.Command{Use: "webhook", SilenceUsage: true, SilenceErrors: true}
-	addWebhookCommands(cmd)
-	return cmd
-}
-
 // These make a command exit 1 after it has said why on stdout.
 var (
 	errWeak         = errors.New("the secret is weak (see above)")

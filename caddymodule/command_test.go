@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -256,4 +258,11 @@ func rawCapture(h http.Header, body []byte) string {
 	b.WriteString("\r\n")
 	b.Write(body)
 	return b.String()
+}
+
+// webhookRoot is the webhook command on its own, as caddycmd mounts it.
+func webhookRoot() *cobra.Command {
+	cmd := &cobra.Command{Use: "webhook", SilenceUsage: true, SilenceErrors: true}
+	addWebhookCommands(cmd)
+	return cmd
 }

@@ -1,6 +1,3 @@
-// Package caddymodule holds hookguard's Caddy modules: webhook_verify, which
-// checks a sender's signature before a request goes on, and their Caddyfile
-// directives. It is thin glue over packages verifier and signer.
 package caddymodule
 
 import (
@@ -22,8 +19,9 @@ func init() {
 	caddy.RegisterModule(WebhookVerify{})
 }
 
-// DefaultMaxBody is the largest body webhook_verify reads unless max_body
-// says otherwise: 25 MiB, GitHub's own cap on webhook payloads.
+// DefaultMaxBody is the largest body webhook_verify and webhook_sign read
+// unless max_body says otherwise: 25 MiB, GitHub's own cap on webhook
+// payloads.
 const DefaultMaxBody = 25 << 20
 
 // WebhookVerify is an HTTP handler that authenticates incoming webhooks. It reads
