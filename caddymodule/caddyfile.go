@@ -449,9 +449,3 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 	}
 	return d.Val(), nil
 }
-
-// Interface guards
-var (
-	_ caddyfile.Unmarshaler = (*WebhookVerify)(nil)
-	_ caddyfile.Unmarshaler = (*WebhookSign)(nil)
-)

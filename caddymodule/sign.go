@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
@@ -299,4 +300,5 @@ var (
 	_ caddy.Validator             = (*WebhookSign)(nil)
 	_ caddy.CleanerUpper          = (*WebhookSign)(nil)
 	_ caddyhttp.MiddlewareHandler = (*WebhookSign)(nil)
+	_ caddyfile.Unmarshaler       = (*WebhookSign)(nil)
 )

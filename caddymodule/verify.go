@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
@@ -299,4 +300,5 @@ var (
 	_ caddy.Validator             = (*WebhookVerify)(nil)
 	_ caddy.CleanerUpper          = (*WebhookVerify)(nil)
 	_ caddyhttp.MiddlewareHandler = (*WebhookVerify)(nil)
+	_ caddyfile.Unmarshaler       = (*WebhookVerify)(nil)
 )
