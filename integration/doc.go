@@ -15,4 +15,13 @@
 // with
 //
 //	go test -count=1 ./integration/
+//
+// integration/ is a module of its own (github.com/hookguard/hookguard/integration,
+// hookguard itself replaced by the checkout above it), so that the senders'
+// official Go libraries these tests and those of integration/interop check
+// against are not requirements of hookguard's go.mod. The go.work at the
+// repository root makes the command above work from there; `./...` does not
+// reach into this module, so the whole suite is
+//
+//	go test -count=1 ./... ./integration/...
 package integration

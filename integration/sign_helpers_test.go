@@ -430,19 +430,20 @@ func signBinary(t *testing.T) string {
 }
 
 // signModuleRoot walks up from the working directory (the package's) to
-// the directory holding go.mod.
+// the directory holding hookguard's go.mod (not integration/'s own).
 func signModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			slices.Contains(strings.Split(string(b), "\n"), "module github.com/hookguard/hookguard") {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the test's working directory")
+			return "", errors.New("no go.mod of github.com/hookguard/hookguard above the test's working directory")
 		}
 		dir = parent
 	}

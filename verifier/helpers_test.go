@@ -1,55 +1,19 @@
 package verifier_test
 
 import (
-	"errors"
 	"net/http"
-	"testing"
 
-	"github.com/hookguard/hookguard/verifier"
+	"github.com/hookguard/hookguard/internal/verifiertest"
 )
 
-// reasonOf returns the Reason of a verification error, "" for nil, and
-// fails the test for an error that is not a *verifier.Error.
-func reasonOf(t testing.TB, err error) verifier.Reason {
-	t.Helper()
-	if err == nil {
-		return ""
-	}
-	var ve *verifier.Error
-	if !errors.As(err, &ve) {
-		t.Fatalf("error %v (%T) is not a *verifier.Error", err, err)
-	}
-	return ve.Reason
-}
-
-// wantReason checks that err carries reason want ("" meaning success).
-func wantReason(t testing.TB, err error, want verifier.Reason) {
-	t.Helper()
-	if got := reasonOf(t, err); got != want {
-		if want == "" {
-			t.Fatalf("want success, got %v", err)
-		}
-		t.Fatalf("want %s, got %v", want, err)
-	}
-}
-
-func mustPreset(t testing.TB, name string, o verifier.Options) *verifier.Scheme {
-	t.Helper()
-	s, err := verifier.Preset(name, o)
-	if err != nil {
-		t.Fatalf("Preset(%q): %v", name, err)
-	}
-	return s
-}
-
-func mustKey(t testing.TB, s *verifier.Scheme, label, secret string) verifier.Key {
-	t.Helper()
-	k, err := s.DecodeSecret(secret)
-	if err != nil {
-		t.Fatalf("DecodeSecret(%q) for %s: %v", secret, s.Name, err)
-	}
-	return verifier.Key{Label: label, Secret: k}
-}
+// The helpers shared with the interoperability tests in the nested module
+// integration/ live in internal/verifiertest.
+var (
+	reasonOf   = verifiertest.ReasonOf
+	wantReason = verifiertest.WantReason
+	mustPreset = verifiertest.MustPreset
+	mustKey    = verifiertest.MustKey
+)
 
 // hdr builds a header from name/value pairs, canonicalising names the way
 // net/http does for a real request.

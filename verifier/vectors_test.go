@@ -17,8 +17,9 @@ import (
 // Where a provider publishes no complete vector (secret + body + signature),
 // the vector below was computed with `openssl dgst` and the comment says so:
 // such a vector is NOT from the provider; it pins our reading of the
-// provider's documented algorithm, and interop_test.go checks the same
-// scheme against the provider's official library where one exists.
+// provider's documented algorithm, and integration/interop/interop_test.go
+// checks the same scheme against the provider's official library where one
+// exists.
 
 // slackDocBody is the body of the worked example in Slack's "Verifying
 // requests from Slack" (https://api.slack.com/authentication/verifying-requests-from-slack,
@@ -324,7 +325,7 @@ func vectors() []vector {
 			// it, so this vector is NOT from Stripe: computed with
 			//   printf '%s' '1492774577.{"id":"evt_test_webhook","object":"event"}' | openssl dgst -sha256 -hmac whsec_test_secret
 			// and cross-checked against stripe-go's webhook.ComputeSignature in
-			// interop_test.go. The secret is used raw, "whsec_" included, as
+			// integration/interop/interop_test.go. The secret is used raw, "whsec_" included, as
 			// stripe-go does.
 			name:    "stripe (openssl, not from Stripe)",
 			source:  "openssl; layout from https://docs.stripe.com/webhooks",

@@ -1,0 +1,60 @@
+// Package verifiertest holds the test helpers for package verifier that
+// its own tests and the interoperability tests with the senders' official
+// libraries share. Those live in the nested module integration/ (so that
+// the libraries are not requirements of hookguard's go.mod) and cannot see
+// helpers in a _test.go file of another module; being internal, this
+// package is importable by both and is not part of hookguard's API.
+package verifiertest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// ReasonOf returns the Reason of a verification error, "" for nil, and
+// fails the test for an error that is not a *verifier.Error.
+func ReasonOf(t testing.TB, err error) verifier.Reason {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var ve *verifier.Error
+	if !errors.As(err, &ve) {
+		t.Fatalf("error %v (%T) is not a *verifier.Error", err, err)
+	}
+	return ve.Reason
+}
+
+// WantReason checks that err carries reason want ("" meaning success).
+func WantReason(t testing.TB, err error, want verifier.Reason) {
+	t.Helper()
+	if got := ReasonOf(t, err); got != want {
+		if want == "" {
+			t.Fatalf("want success, got %v", err)
+		}
+		t.Fatalf("want %s, got %v", want, err)
+	}
+}
+
+// MustPreset returns the named preset, failing the test if there is none.
+func MustPreset(t testing.TB, name string, o verifier.Options) *verifier.Scheme {
+	t.Helper()
+	s, err := verifier.Preset(name, o)
+	if err != nil {
+		t.Fatalf("Preset(%q): %v", name, err)
+	}
+	return s
+}
+
+// MustKey decodes secret for s into a Key labelled label, failing the
+// test if the secret does not decode.
+func MustKey(t testing.TB, s *verifier.Scheme, label, secret string) verifier.Key {
+	t.Helper()
+	k, err := s.DecodeSecret(secret)
+	if err != nil {
+		t.Fatalf("DecodeSecret(%q) for %s: %v", secret, s.Name, err)
+	}
+	return verifier.Key{Label: label, Secret: k}
+}
