@@ -26,8 +26,8 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "webhook",
-		Usage: "secret|check-secret|sign|verify [flags]",
-		Short: "Generates and checks webhook secrets, signs and verifies webhooks",
+		Usage: "secret|check-secret|sign|verify|status [flags]",
+		Short: "Generates and checks webhook secrets, signs and verifies webhooks, shows webhook routes",
 		Long: `
 Tools for the webhook secrets and signatures that webhook_verify and
 webhook_sign use:
@@ -36,6 +36,7 @@ webhook_sign use:
   check-secret  read a secret from stdin and report each strength rule
   sign          print the signature headers for a body, or send it signed
   verify        say exactly why a captured request passes or fails
+  status        show the running Caddy's webhook routes: counts, secrets, replay
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			addWebhookCommands(cmd)
@@ -44,7 +45,7 @@ webhook_sign use:
 }
 
 func addWebhookCommands(cmd *cobra.Command) {
-	cmd.AddCommand(secretCommand(), checkSecretCommand(), signCommand(), verifyCommand())
+	cmd.AddCommand(secretCommand(), checkSecretCommand(), signCommand(), verifyCommand(), statusCommand())
 }
 
 // These make a command exit 1 after it has said why on stdout.

@@ -35,11 +35,18 @@ type route struct {
 	duration prometheus.ObserverVec // curried: outcome
 	verified prometheus.Observer    // duration's verified child, looked up once
 	srv      *caddyhttp.Server      // the server it is in, if any
-	expired  []string               // labels of secrets past their not_after at load
+	expired  []verifier.Key         // secrets past their not_after at load: label and not_after, never the secret
 	stats    *routeStats            // counts and last use kept across reloads, for the admin API
 	refusals *rejectionLog          // refusal log lines, rate-limited
 	refusal  string                 // the log message of a refused request
 	now      func() time.Time
+
+	// For the admin API (admin.go): the scheme as configured, when the
+	// route was loaded, and the handler's own part of its status (set
+	// before publish, read only after).
+	schemeName string
+	loaded     time.Time
+	describe   func(*routeStatus)
 }
 
 // routeConfig is what newRoute needs of a handler's configuration.
@@ -63,6 +70,7 @@ func newRoute(ctx caddy.Context, c routeConfig) (*route, error) {
 		rt.now = time.Now
 	}
 	rt.name = routeName(ctx, c.handler, c.scheme, c.name)
+	rt.schemeName, rt.loaded = c.scheme, rt.now()
 	rt.logger = ctx.Logger().With(zap.String("scheme", c.scheme), zap.String("route", rt.name))
 	m, err := registerMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
@@ -134,16 +142,20 @@ func (rt *route) logLoaded(extra ...zap.Field) {
 		zap.Bool("unsigned", rt.unsigned),
 	}
 	if len(rt.expired) > 0 {
-		fields = append(fields, zap.Strings("expired", rt.expired))
+		expired := make([]string, len(rt.expired))
+		for i, k := range rt.expired {
+			expired[i] = k.Label
+		}
+		fields = append(fields, zap.Strings("expired", expired))
 	}
 	rt.logger.Info("webhook route loaded", append(fields, extra...)...)
 }
 
 // logExpired warns, at every load, of secrets past their not_after.
-func (rt *route) logExpired(labels []string) {
-	rt.expired = labels
-	for _, k := range labels {
-		rt.logger.Warn("secret has expired and is no longer accepted", zap.String("key", k))
+func (rt *route) logExpired(keys []verifier.Key) {
+	rt.expired = keys
+	for _, k := range keys {
+		rt.logger.Warn("secret has expired and is no longer accepted", zap.String("key", k.Label))
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 type resolvedKeys struct {
 	active  []verifier.Key
-	expired []string // labels of secrets past their not_after
+	expired []verifier.Key // secrets past their not_after: label and not_after only, no secret
 }
 
 // resolveKeys resolves the {env.*} and {file.*} placeholders in secrets,
@@ -81,7 +81,7 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 				return out, fmt.Errorf("secret %d (%s): not_after %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", n, label, sec.NotAfter)
 			}
 			if !now.Before(k.NotAfter) {
-				out.expired = append(out.expired, label)
+				out.expired = append(out.expired, verifier.Key{Label: label, NotAfter: k.NotAfter})
 				continue
 			}
 		}

@@ -184,6 +184,7 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 		return err
 	}
 	rt.logLoaded(v.loadedFields()...)
+	rt.describe = v.describe // the replay store, for the admin API
 	rt.publish()
 	return nil
 }
