@@ -67,7 +67,18 @@ func loadConfig(t *testing.T, site string) *caddytest.Tester {
 	if t.Failed() {
 		t.FailNow()
 	}
+	settle()
 	return tester
+}
+
+// settle lets a config load finish taking over: for a few milliseconds
+// after /load answers, the old config's server may still accept a
+// connection and then close it, and a POST sent on it fails (net/http
+// retries only idempotent requests). So: drop the client's idle
+// connections, and wait a moment before the next request.
+func settle() {
+	client.CloseIdleConnections()
+	time.Sleep(50 * time.Millisecond)
 }
 
 // postLoad sends a Caddyfile to the admin API's /load and returns the
@@ -88,6 +99,7 @@ func postLoad(t *testing.T, caddyfile string) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode == http.StatusOK {
+		settle()
 		return nil
 	}
 	return fmt.Errorf("load: %d %s", resp.StatusCode, body)
