@@ -137,8 +137,8 @@ func checkKey(s *verifier.Scheme, secret string) Report {
 	length := Finding{Rule: RuleLength, OK: err == nil && n >= MinKeyBytes, Want: wantKeyLength,
 		Detail: fmt.Sprintf("%d decoded bytes, at least %d needed", n, MinKeyBytes)}
 	if err != nil {
-		length.Detail = "not whsec_ followed by base64"
-		return Report{Findings: []Finding{length, {Rule: RuleRandom, Want: wantRandom, Detail: "nothing to decode"}}}
+		length.Detail = undecodable(secret)
+		return Report{Findings: []Finding{length, {Rule: RuleRandom, Want: wantRandom, Detail: "not checked: the key does not decode"}}}
 	}
 	if isText(key) {
 		// A password in base64: judge it as the password it is, and as a
@@ -161,6 +161,21 @@ func checkKey(s *verifier.Scheme, secret string) Report {
 		rep.EntropyBits = 8 * float64(n)
 	}
 	return rep
+}
+
+// undecodable says why a whsec_ key does not decode, without quoting it
+// (the decoder's error would quote the offending character).
+func undecodable(secret string) string {
+	rest, prefixed := strings.CutPrefix(secret, "whsec_")
+	switch {
+	case secret == "":
+		return "the secret is empty"
+	case prefixed && rest == "":
+		return "nothing after whsec_: a key is whsec_ followed by base64 of random bytes"
+	case prefixed:
+		return "not base64 after whsec_ (standard base64: A-Z, a-z, 0-9, + and /, padded with =)"
+	}
+	return "not base64 (a key is whsec_ followed by standard base64: A-Z, a-z, 0-9, + and /, padded with =)"
 }
 
 // isText reports whether b is printable UTF-8 text (whitespace allowed):
@@ -329,15 +344,33 @@ func checkText(secret string) Report {
 	case len(found) == 0:
 		common.Detail = "no common words or patterns"
 	case common.OK:
-		common.Detail = fmt.Sprintf("contains %s, but %d other characters remain", strings.Join(found, ", "), residual)
+		common.Detail = fmt.Sprintf("contains %s, but %s outside %s, at least %d needed", strings.Join(found, ", "), otherCharacters(residual), them(found), minResidual)
 	default:
-		common.Detail = fmt.Sprintf("made mostly of %s: only %d other characters, at least %d needed", strings.Join(found, ", "), residual, minResidual)
+		common.Detail = fmt.Sprintf("made mostly of %s: only %s outside %s, at least %d needed (what a guesser must still guess once it tries common words and patterns)",
+			strings.Join(found, ", "), otherCharacters(residual), them(found), minResidual)
 	}
 	rep.Findings = append(rep.Findings, common)
 	if pool > 0 {
 		rep.EntropyBits = float64(residual) * math.Log2(float64(pool))
 	}
 	return rep
+}
+
+// otherCharacters is "1 other character is", "5 other characters are":
+// the characters of a secret that no common word or pattern covers.
+func otherCharacters(n int) string {
+	if n == 1 {
+		return "1 other character is"
+	}
+	return fmt.Sprintf("%d other characters are", n)
+}
+
+// them refers back to the common parts found.
+func them(found []string) string {
+	if len(found) == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // variety counts character classes (lower, upper, digit, other), distinct

@@ -309,3 +309,41 @@ func TestGenerateSecret(t *testing.T) {
 		t.Fatal("8 bytes accepted")
 	}
 }
+
+// TestDetailsSayWhatTheyMean (issue 12, item 8): a whsec_ key that does
+// not decode is "not base64", never "0 decoded bytes"; "nothing after
+// whsec_" when nothing follows; the rule common says that the count is of
+// the characters outside the common parts, singular or plural.
+func TestDetailsSayWhatTheyMean(t *testing.T) {
+	s, _ := verifier.Preset("standard", verifier.Options{})
+	for secret, want := range map[string]string{
+		"whsec_!!!!notbase64": "not base64 after whsec_",
+		"whsec_abc":           "not base64 after whsec_",
+		"whsec_":              "nothing after whsec_",
+		"no-prefix-at-all!":   "not base64 (a key is whsec_",
+	} {
+		rep := CheckSchemeKey(s, secret)
+		length := rep.Findings[0]
+		if length.Rule != RuleLength || length.OK || !strings.Contains(length.Detail, want) || strings.Contains(length.Detail, "decoded bytes") {
+			t.Errorf("%q: length finding %+v, want %q", secret, length, want)
+		}
+		if strings.Contains(length.Detail, strings.TrimPrefix(secret, "whsec_")) && secret != "whsec_" {
+			t.Errorf("%q: the detail quotes the secret: %s", secret, length.Detail)
+		}
+	}
+	for secret, want := range map[string]string{
+		"Password1234567890!":  "only 1 other character is outside them, at least 12 needed (what a guesser must still guess",
+		"webhook-secret-2024":  "only 6 other characters are outside it, at least 12 needed",
+		"x8Kq2LmZpW4n-webhook": "but 13 other characters are outside it, at least 12 needed",
+	} {
+		var common Finding
+		for _, f := range CheckSecret(secret).Findings {
+			if f.Rule == RuleCommon {
+				common = f
+			}
+		}
+		if !strings.Contains(common.Detail, want) {
+			t.Errorf("%q: common detail %q, want %q", secret, common.Detail, want)
+		}
+	}
+}
