@@ -37,3 +37,35 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyExpiredKey is BenchmarkVerify for github with a second,
+// expired key configured next to the current one: a request signed with
+// the current key (ok), with neither (wrong) and with the expired one
+// (expired). The expired key is hashed only after no current key matched.
+//
+//	go test -run=^$ -bench=BenchmarkVerifyExpiredKey ./verifier/
+func BenchmarkVerifyExpiredKey(b *testing.B) {
+	now := time.Unix(1700000000, 0)
+	s := mustPreset(b, "github", verifier.Options{})
+	current, old, stranger := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210"), []byte("not-a-configured-key-0123456789!")
+	keys := []verifier.Key{{Label: "current", Secret: current}, {Label: "old", Secret: old, NotAfter: now.Add(-time.Hour)}}
+	for _, size := range []int{1 << 10, 1 << 20} {
+		body := make([]byte, size)
+		rand.New(rand.NewSource(1)).Read(body)
+		for _, c := range []struct {
+			name string
+			key  []byte
+		}{{"ok", current}, {"wrong", stranger}, {"expired", old}} {
+			h := signer.Sign(s, [][]byte{c.key}, signer.Message{Body: body, Time: now})
+			b.Run(fmt.Sprintf("%s/%dKiB", c.name, size>>10), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				for range b.N {
+					if _, err := s.Verify(h, body, keys, 5*time.Minute, now); (err == nil) != (c.name == "ok") {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
