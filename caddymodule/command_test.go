@@ -108,6 +108,23 @@ func TestCheckSecretCommand(t *testing.T) {
 	}
 }
 
+// TestCheckSecretShortKey (issue 12): a whsec_ key of 12 to 15 random
+// bytes fails check-secret --scheme standard or svix on its length (24
+// bytes at least), though the bytes look random.
+func TestCheckSecretShortKey(t *testing.T) {
+	for n := 12; n <= 15; n++ {
+		for _, scheme := range []string{"standard", "svix"} {
+			out, err := run(t, shortKey(n)+"\n", "check-secret", "--scheme", scheme)
+			if err == nil || !strings.Contains(out, "FAIL length") || strings.Contains(out, "strong enough") {
+				t.Errorf("check-secret --scheme %s, key of %d bytes: err=%v out=\n%s", scheme, n, err, out)
+			}
+			if !strings.Contains(out, "ok   random") {
+				t.Errorf("key of %d bytes: the test key should fail on length alone:\n%s", n, out)
+			}
+		}
+	}
+}
+
 func TestSignCommandPrintsAndSends(t *testing.T) {
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	path := writeSecret(t, secret)

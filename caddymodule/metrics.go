@@ -19,7 +19,8 @@ import (
 //   - route: the route's name, or the one generated for it (routeName)
 //   - outcome: verified, signed, unsigned, duplicate, or the reason a
 //     request was refused (wrong_signature, stale_timestamp, ...)
-//   - key: the label of the secret that matched or signed ("" when none did)
+//   - key: the label of the secret that matched or signed ("" when none
+//     did); for expired_secret, the expired secret the signature matched
 var metrics struct {
 	once     sync.Once
 	requests *prometheus.CounterVec

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -47,6 +48,8 @@ type route struct {
 	schemeName string
 	loaded     time.Time
 	describe   func(*routeStatus)
+
+	expiry expiryWatch // logs each secret's not_after as it passes
 }
 
 // routeConfig is what newRoute needs of a handler's configuration.
@@ -151,12 +154,60 @@ func (rt *route) logLoaded(extra ...zap.Field) {
 	rt.logger.Info("webhook route loaded", append(fields, extra...)...)
 }
 
+// msgExpired is the warning for a secret past its not_after, at load and
+// when it passes while the config runs.
+const msgExpired = "secret has expired and is no longer accepted"
+
 // logExpired warns, at every load, of secrets past their not_after.
 func (rt *route) logExpired(keys []verifier.Key) {
 	rt.expired = keys
 	for _, k := range keys {
-		rt.logger.Warn("secret has expired and is no longer accepted", zap.String("key", k.Label))
+		rt.logger.Warn(msgExpired, zap.String("key", k.Label), zap.Time("not_after", k.NotAfter))
 	}
+}
+
+// expiryWatch holds a timer per secret whose not_after is still to come,
+// so that its passing is logged when it happens, not at the next load.
+type expiryWatch struct {
+	mu     sync.Mutex
+	timers []*time.Timer
+	closed bool
+}
+
+// watchExpiry logs, once for each of rt.keys whose not_after has not yet
+// passed, the same warning as a load does for an expired secret, at the
+// moment it passes while this config runs. The timers stop when the
+// config is unloaded (close); a config loaded after the moment warns at
+// its load instead.
+func (rt *route) watchExpiry() {
+	w := &rt.expiry
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := rt.now()
+	for _, k := range rt.keys {
+		if k.NotAfter.IsZero() {
+			continue
+		}
+		label, notAfter := k.Label, k.NotAfter
+		w.timers = append(w.timers, time.AfterFunc(notAfter.Sub(now), func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if !w.closed {
+				rt.logger.Warn(msgExpired, zap.String("key", label), zap.Time("not_after", notAfter))
+			}
+		}))
+	}
+}
+
+// stop stops the timers: the config is being unloaded.
+func (w *expiryWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for _, t := range w.timers {
+		t.Stop()
+	}
+	w.timers = nil
 }
 
 // body reads the request body (bounded by max_body, 413 up front when
@@ -231,7 +282,8 @@ func closeAfterReply(w http.ResponseWriter, r *http.Request) {
 // err texts are built to be safe.
 func (rt *route) refuse(r *http.Request, status int, err error) error {
 	reason := reasonOf(err)
-	rt.count(reason, "")
+	key := keyOf(err)
+	rt.count(reason, key)
 	if ce := rt.refusals.check(reason); ce != nil {
 		fields := []zap.Field{
 			zap.Int("status", status),
@@ -241,12 +293,27 @@ func (rt *route) refuse(r *http.Request, status int, err error) error {
 			zap.String("host", r.Host),
 			zap.String("path", r.URL.Path),
 		}
+		if key != "" {
+			fields = append(fields, zap.String("key", key))
+		}
 		if id := rt.deliveryID(r); id != "" {
 			fields = append(fields, zap.String("id", id))
 		}
 		ce.Write(fields...)
 	}
 	return caddyhttp.Error(status, err)
+}
+
+// keyOf is the label of the secret a refusal is about, if any: the
+// expired secret a signature matched (expired_secret). Counted under it,
+// a sender still signing with a retired secret shows in the metrics by
+// that secret's label, as a verified request does by the one it matched.
+func keyOf(err error) string {
+	var ve *verifier.Error
+	if errors.As(err, &ve) {
+		return ve.Key
+	}
+	return ""
 }
 
 func reasonOf(err error) string {

@@ -16,6 +16,11 @@ import (
 type resolvedKeys struct {
 	active  []verifier.Key
 	expired []verifier.Key // secrets past their not_after: label and not_after only, no secret
+	// expiredKeys are the same secrets, keys included: never accepted,
+	// webhook_verify keeps the last to expire (see
+	// verifier.MaxExpiredChecked) to name them when a request signed
+	// with one is refused. Nothing else may hold on to them.
+	expiredKeys []verifier.Key
 }
 
 // resolveKeys resolves the {env.*} and {file.*} placeholders in secrets,
@@ -82,6 +87,7 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 			}
 			if !now.Before(k.NotAfter) {
 				out.expired = append(out.expired, verifier.Key{Label: label, NotAfter: k.NotAfter})
+				out.expiredKeys = append(out.expiredKeys, k)
 				continue
 			}
 		}
@@ -139,9 +145,25 @@ func placeholderName(value string) (string, bool) {
 
 // placeholderProblem explains a failed resolution without echoing the
 // value unless the value is nothing but a placeholder (a name, not a secret).
+//
+// An {env.*} placeholder is read from the environment of the process that
+// loads the config: for `caddy reload` or the admin API that is the
+// running server, never the shell that runs the reload, so
+// `X=new caddy reload` cannot set X. The error says so, and points to
+// {file.*} for a secret that will be rotated: a file is read afresh at
+// every load.
 func placeholderProblem(value string, err error) string {
 	if name, ok := placeholderName(value); ok {
-		return fmt.Sprintf("%s did not resolve to a value (is the variable set, the file readable and not empty?)", name)
+		if strings.HasPrefix(name, "{env.") {
+			return fmt.Sprintf("%s did not resolve: the variable is unset or empty in the environment of the running server, "+
+				"which is where it is read, not in that of the shell that runs caddy reload; "+
+				"set it where the server is started (e.g. systemd's Environment= or EnvironmentFile=) and restart it, "+
+				"and for a secret that will be rotated use {file./path}, which is read again at every load", name)
+		}
+		if strings.HasPrefix(name, "{file.") {
+			return fmt.Sprintf("%s did not resolve to a value (is the file there, readable by the user the server runs as, and not empty?)", name)
+		}
+		return fmt.Sprintf("%s did not resolve to a value (a secret takes {env.NAME} or {file./path})", name)
 	}
 	_ = err // its text may quote part of a literal secret
 	return "a placeholder in it did not resolve (use {env.NAME} or {file./path}; write a literal { as \\{)"

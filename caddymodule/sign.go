@@ -170,6 +170,7 @@ func (s *WebhookSign) Provision(ctx caddy.Context) error {
 			zap.String("because", why))
 	}
 	rt.logLoaded()
+	rt.watchExpiry()
 	rt.publish()
 	return nil
 }

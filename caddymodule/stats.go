@@ -141,5 +141,6 @@ func (rt *route) close() {
 	if rt.srv != nil {
 		forgetServer(rt.srv)
 	}
+	rt.expiry.stop()
 	rt.refusals.close()
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/spool"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -95,6 +97,7 @@ type WebhookVerify struct {
 	BodyOptions
 
 	route     *route           // set up by Provision
+	checked   []verifier.Key   // route.keys, then the secrets that had expired at load (never accepted)
 	clock     func() time.Time // nil: time.Now; tests set it
 	replay    *replayGuard
 	tolerance time.Duration
@@ -116,7 +119,12 @@ type Secret struct {
 	// storage), or secret-N (its 1-based position) for a secret judged
 	// weak, which gets no fingerprint.
 	Label string `json:"label,omitempty"`
-	// NotAfter (RFC 3339) is when the secret stops being accepted.
+	// NotAfter (RFC 3339) is when the secret stops being accepted (or,
+	// for webhook_sign, used). A warning is logged when it passes while
+	// the config runs, and at every load after. webhook_verify refuses a
+	// webhook signed with an expired secret as expired_secret, naming the
+	// secret by its label, rather than as a wrong signature (of a route's
+	// expired secrets, the two that expired last are recognised).
 	NotAfter string `json:"not_after,omitempty"`
 }
 
@@ -165,6 +173,7 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	}
 	rt.logExpired(keys.expired)
 	rt.keys = keys.active
+	v.checked = append(slices.Clip(rt.keys), lastExpired(keys.expiredKeys)...)
 	if len(v.Secrets) == 0 {
 		rt.unsigned = true
 		// Also what `webhook_verify github {$UNSET} { insecure_unsigned }`
@@ -185,8 +194,20 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	}
 	rt.logLoaded(v.loadedFields()...)
 	rt.describe = v.describe // the replay store, for the admin API
+	rt.watchExpiry()
 	rt.publish()
 	return nil
+}
+
+// lastExpired are the secrets of keys (expired at load) that a refused
+// request is checked against, so that one signed with a retired secret
+// is refused as expired_secret and not as a wrong signature: the
+// verifier.MaxExpiredChecked that expired last, which is all the verifier
+// tries. The others are not kept.
+func lastExpired(keys []verifier.Key) []verifier.Key {
+	keys = slices.Clone(keys)
+	slices.SortStableFunc(keys, func(a, b verifier.Key) int { return b.NotAfter.Compare(a.NotAfter) })
+	return keys[:min(len(keys), verifier.MaxExpiredChecked)]
 }
 
 // loadedFields are what the load's INFO line says of verify's own options.
@@ -252,7 +273,7 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return next.ServeHTTP(w, r)
 	}
 	start := time.Now()
-	check, err := v.route.scheme.Begin(r.Header, v.route.keys, v.tolerance, v.route.now())
+	check, err := v.route.scheme.Begin(r.Header, v.checked, v.tolerance, v.route.now())
 	if err != nil {
 		v.route.observe(start, err)
 		return v.route.refuseUnread(w, r, http.StatusUnauthorized, err)
@@ -264,6 +285,11 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	}
 	res, err := check.Finish()
 	if err != nil {
+		// Only now, and only if the route lists an expired secret, is
+		// the body hashed again: a sender still on a retired secret is
+		// told so (expired_secret), and a request that passes costs
+		// nothing more for it.
+		err = check.MatchExpired(err, bodyReader(body))
 		v.route.observe(start, err)
 		body.Release() // nothing of a failed request goes on
 		return v.route.refuse(r, http.StatusUnauthorized, err)
@@ -293,6 +319,15 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	}
 	v.route.count("verified", res.Key)
 	return next.ServeHTTP(w, r)
+}
+
+// bodyReader reads body from its start: a body that was read and not yet
+// given to the next handler. nil is an empty body.
+func bodyReader(body *spool.Body) io.Reader {
+	if body == nil {
+		return http.NoBody
+	}
+	return body
 }
 
 // Interface guards

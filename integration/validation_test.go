@@ -92,6 +92,12 @@ func TestJSONAndCaddyfileValidateAlike(t *testing.T) {
 			want:      `secret 2: label "a" is already the label of secret 1`,
 		},
 		{
+			name:      "sign_duplicate_labels",
+			caddyfile: "webhook_sign github {\n\t\tsecret " + secret + " label a\n\t\tsecret " + secret + " label a # <-\n\t}",
+			json:      sign("github", "secrets", []any{sec("label", "a"), sec("label", "a")}),
+			want:      `secret 2: label "a" is already the label of secret 1`,
+		},
+		{
 			name:      "not_after_format",
 			caddyfile: "webhook_verify github {\n\t\tsecret " + secret + " not_after tomorrow # <-\n\t}",
 			json:      verify("github", "secrets", []any{sec("not_after", "tomorrow")}),

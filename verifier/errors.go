@@ -16,6 +16,9 @@ const (
 	StaleTimestamp  Reason = "stale_timestamp"
 	FutureTimestamp Reason = "future_timestamp"
 	NoUsableSecret  Reason = "no_usable_secret"
+	// ExpiredSecret: the signature is valid under a secret past its
+	// NotAfter, which is no longer accepted (see Check.MatchExpired).
+	ExpiredSecret Reason = "expired_secret"
 )
 
 // Error is a verification failure. Its text names the header and the
@@ -29,6 +32,10 @@ type Error struct {
 	// Skew is how far the timestamp was from now (positive: in the past),
 	// for timestamp failures.
 	Skew time.Duration
+	// Key is the label of the secret the failure is about, for
+	// ExpiredSecret: the expired secret the signature matched. A label
+	// names a secret and says nothing of it.
+	Key string
 }
 
 func (e *Error) Error() string {

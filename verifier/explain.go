@@ -94,6 +94,9 @@ func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key
 	err = inClock(err, o.Clock)
 	fmt.Fprintf(w, "FAIL: %v\n", err)
 	var ve *Error
+	if errors.As(err, &ve) && ve.Reason == ExpiredSecret {
+		fmt.Fprintln(w, "hint:      the sender still signs with a secret that has expired: have it switch to a current one (or, if it cannot yet, move that secret's not_after later)")
+	}
 	if errors.As(err, &ve) && ve.Reason == WrongSignature {
 		s.explainMismatch(w, h, body, keys, tolerance, now)
 	}

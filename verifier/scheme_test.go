@@ -301,8 +301,10 @@ func TestKeyExpiry(t *testing.T) {
 	}{
 		{"old key, no end", time.Time{}, signedOld, "", "old"},
 		{"old key, ends later", now.Add(time.Second), signedOld, "", "old"},
-		{"old key, ends now", now, signedOld, verifier.WrongSignature, ""},
-		{"old key, ended", now.Add(-time.Second), signedOld, verifier.WrongSignature, ""},
+		// Refused, and named: the signature is the old key's (see
+		// TestExpiredSecretNamed).
+		{"old key, ends now", now, signedOld, verifier.ExpiredSecret, ""},
+		{"old key, ended", now.Add(-time.Second), signedOld, verifier.ExpiredSecret, ""},
 		{"new key while old ended", now.Add(-time.Hour), signedNew, "", "new"},
 	}
 	for _, c := range cases {

@@ -1,14 +1,18 @@
 package verifier
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -69,12 +73,28 @@ type Check struct {
 	// signatures was checked.
 	main     *Scheme
 	mainMACs []hash.Hash
+	// all and now are the keys given to Begin and its time, for
+	// MatchExpired: the keys past their NotAfter are looked for only
+	// once a request has failed, so a request that passes costs nothing
+	// more for them.
+	all []Key
+	now time.Time
 }
+
+// MaxExpiredChecked is how many expired keys a refused request is checked
+// against, to tell a sender that still signs with a retired secret
+// (ExpiredSecret) from a forgery or a changed body (WrongSignature): the
+// ones that expired last. Checking one is one more HMAC of the body, on
+// refused requests only; the bound keeps what a forged request costs
+// within a small multiple of what it costs without expired keys, however
+// many of them a route still lists.
+const MaxExpiredChecked = 2
 
 // Begin parses the signature, timestamp and id headers of a request and
 // checks the timestamp against tolerance (zero: no check), before any body
 // is read, so that a request that cannot pass costs no hashing. Keys whose
-// NotAfter is before now are skipped.
+// NotAfter is not after now are never accepted; MatchExpired tells a
+// request signed with one of them from a forgery.
 func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now time.Time) (*Check, error) {
 	set, ok := s.headerSet(h)
 	if !ok && s.Fallback != nil {
@@ -92,7 +112,7 @@ func (s *Scheme) Begin(h http.Header, keys []Key, tolerance time.Duration, now t
 			return c, nil
 		}
 	}
-	c := &Check{scheme: s, set: set, header: set.Signature}
+	c := &Check{scheme: s, set: set, header: set.Signature, all: keys, now: now}
 	for i := range keys {
 		// An empty key would make an HMAC anyone can compute: never use one.
 		if len(keys[i].Secret) == 0 {
@@ -261,6 +281,14 @@ func (c *Check) matchToken(got string) *Error {
 		}
 	}
 	if match < 0 {
+		// A token is compared, not computed: trying the expired ones
+		// costs a hash of each, nothing of the body.
+		for _, k := range c.expiredKeys() {
+			want := sha256.Sum256(k.Secret)
+			if subtle.ConstantTimeCompare(g[:], want[:]) == 1 {
+				return expiredError(c.header, k)
+			}
+		}
 		return fail(WrongSignature, c.header, "token does not match any configured secret")
 	}
 	c.keys, c.idx = c.keys[match:match+1], c.idx[match:match+1]
@@ -311,12 +339,89 @@ func (c *Check) Finish() (Result, error) {
 	return res, nil
 }
 
-// Verify checks a request whose body is already in memory.
+// MatchExpired is for a request that Finish refused: if err is Finish's
+// WrongSignature and the signature is valid under a key given to Begin
+// that had expired by then, it returns an ExpiredSecret error naming that
+// key by its label; otherwise err unchanged. It never makes a request
+// pass: an expired key is only named, never accepted.
+//
+// body must give the whole body again; it is read only if there is an
+// expired key to try. Only the MaxExpiredChecked keys that expired last
+// are tried, in one pass, and every one of them whatever matches, so the
+// time it takes depends on the configuration and the body's length, not
+// on the signature. A body that cannot be read again leaves err as it is.
+func (c *Check) MatchExpired(err error, body io.Reader) error {
+	var ve *Error
+	if !errors.As(err, &ve) || ve.Reason != WrongSignature || c.scheme.Format == FormatToken {
+		return err
+	}
+	keys := c.expiredKeys()
+	if len(keys) == 0 {
+		return err
+	}
+	macs := make([]hash.Hash, len(keys))
+	ws := make([]io.Writer, len(keys))
+	for i, k := range keys {
+		macs[i] = c.scheme.newMAC(k.Secret, c.id, c.ts)
+		ws[i] = macs[i]
+	}
+	if _, rerr := io.Copy(io.MultiWriter(ws...), body); rerr != nil {
+		return err
+	}
+	matched := -1
+	for i, m := range macs {
+		writeParts(m, c.scheme.after, c.id, c.ts)
+		want := m.Sum(nil)
+		for _, sig := range c.sigs {
+			if hmac.Equal(sig, want) && matched < 0 {
+				matched = i
+			}
+		}
+	}
+	if matched < 0 {
+		return err
+	}
+	return expiredError(c.header, keys[matched])
+}
+
+// expiredKeys are the keys to try in MatchExpired: of those given to
+// Begin that are past their NotAfter (and not empty), the
+// MaxExpiredChecked that expired last, in the order they were given.
+func (c *Check) expiredKeys() []*Key {
+	var out []*Key
+	for i := range c.all {
+		k := &c.all[i]
+		if len(k.Secret) > 0 && !k.NotAfter.IsZero() && !c.now.Before(k.NotAfter) {
+			out = append(out, k)
+		}
+	}
+	if len(out) <= MaxExpiredChecked {
+		return out
+	}
+	last := slices.Clone(out)
+	slices.SortStableFunc(last, func(a, b *Key) int { return b.NotAfter.Compare(a.NotAfter) })
+	last = last[:MaxExpiredChecked]
+	return slices.DeleteFunc(out, func(k *Key) bool { return !slices.Contains(last, k) })
+}
+
+func expiredError(header string, k *Key) *Error {
+	e := fail(ExpiredSecret, header, "signature matches secret %q, which expired at %s and is no longer accepted",
+		k.Label, k.NotAfter.UTC().Format(time.RFC3339))
+	e.Key = k.Label
+	return e
+}
+
+// Verify checks a request whose body is already in memory. A signature
+// valid under an expired key is refused as ExpiredSecret (MatchExpired).
 func (s *Scheme) Verify(h http.Header, body []byte, keys []Key, tolerance time.Duration, now time.Time) (Result, error) {
 	c, err := s.Begin(h, keys, tolerance, now)
 	if err != nil {
 		return Result{}, err
 	}
 	c.Write(body)
-	return c.Finish()
+	res, err := c.Finish()
+	if err != nil {
+		return res, c.MatchExpired(err, bytes.NewReader(body))
+	}
+	return res, nil
 }

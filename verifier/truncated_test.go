@@ -1,0 +1,70 @@
+package verifier_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/verifier"
+)
+
+// TestTruncatedMACRefused (issue 12): a signature that is the start of a
+// valid HMAC-SHA256 (1, 16 or 31 of its 32 bytes), in the scheme's own
+// encoding and header layout, is refused by every HMAC-SHA256 preset and
+// by generic schemes in each encoding, in Verify and in the streaming
+// path. A verifier that compared only as many bytes as were sent would
+// accept all three.
+func TestTruncatedMACRefused(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	body := []byte(`{"event":"truncate"}`)
+	key := []byte("truncation-secret-0123456789")
+	keys := []verifier.Key{{Label: "k", Secret: key}}
+	schemes := map[string]*verifier.Scheme{}
+	for _, name := range verifier.PresetNames() {
+		if s := mustPreset(t, name, verifier.Options{}); s.Format != verifier.FormatToken {
+			schemes[name] = s
+		}
+	}
+	for _, enc := range []verifier.Encoding{verifier.Hex, verifier.Base64, verifier.Base64URL} {
+		s := &verifier.Scheme{Name: "hmac", HeaderSets: []verifier.Headers{{Signature: "X-Signature"}}, Algorithm: "sha256", Encoding: enc}
+		if err := s.Init(); err != nil {
+			t.Fatal(err)
+		}
+		schemes["hmac-"+string(enc)] = s
+	}
+	for name, s := range schemes {
+		if s.MACSize() != 32 {
+			t.Fatalf("%s: MAC of %d bytes; this test is about HMAC-SHA256", name, s.MACSize())
+		}
+		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_trunc", Time: now})
+		if _, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil {
+			t.Fatalf("%s: the untruncated signature fails: %v", name, err)
+		}
+		full := s.Digest(key, "msg_trunc", strconv.FormatInt(now.Unix(), 10), body)
+		sigHeader := s.HeaderSets[0].Signature
+		for _, n := range []int{1, 16, 31} {
+			t.Run(fmt.Sprintf("%s/%d_bytes", name, n), func(t *testing.T) {
+				th := h.Clone()
+				v := th.Get(sigHeader)
+				if !strings.Contains(v, s.Encode(full)) {
+					t.Fatalf("header %s = %q does not hold the signature as encoded", sigHeader, v)
+				}
+				th.Set(sigHeader, strings.Replace(v, s.Encode(full), s.Encode(full[:n]), 1))
+				if _, err := s.Verify(th, body, keys, 5*time.Minute, now); err == nil {
+					t.Fatalf("%s: %q, %d bytes of a valid MAC, accepted", sigHeader, th.Get(sigHeader), n)
+				}
+				c, err := s.Begin(th, keys, 5*time.Minute, now)
+				if err == nil {
+					c.Write(body)
+					_, err = c.Finish()
+				}
+				if err == nil {
+					t.Fatalf("streaming: %d bytes of a valid MAC accepted", n)
+				}
+			})
+		}
+	}
+}
