@@ -153,3 +153,21 @@ func TestMatchExpiredBounded(t *testing.T) {
 		wantExpired(t, err, k.Label)
 	}
 }
+
+// TestExplainExpiredSecret: webhook verify (Explain) says that the
+// signature matches an expired secret, by label, and what to do.
+func TestExplainExpiredSecret(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	s := mustPreset(t, "github", verifier.Options{})
+	body := []byte("{}")
+	old := []byte("old-secret-0123456789abc")
+	keys := []verifier.Key{{Label: "current", Secret: []byte("current-secret-0123456789")}, {Label: "old", Secret: old, NotAfter: now.Add(-time.Minute)}}
+	var out strings.Builder
+	_, err := s.Explain(&out, signer.Sign(s, [][]byte{old}, signer.Message{Body: body}), body, keys, 0, now)
+	wantExpired(t, err, "old")
+	for _, want := range []string{`FAIL: expired_secret X-Hub-Signature-256: signature matches secret "old"`, "hint:      the sender still signs with a secret that has expired"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("Explain lacks %q:\n%s", want, out.String())
+		}
+	}
+}
