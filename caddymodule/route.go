@@ -247,12 +247,19 @@ func (rt *route) body(w http.ResponseWriter, r *http.Request, into io.Writer) (*
 	case errors.Is(err, spool.ErrSpool):
 		rt.logger.Error("cannot spool a request body to a temporary file", zap.Error(err))
 		return nil, rt.refuseUnread(w, r, http.StatusServiceUnavailable, err)
-	case errors.As(err, &he): // e.g. request_body's own limit
+	case errors.As(err, &he): // another handler's error from reading the body
+		// Counted and logged like every refusal, so that each request
+		// has its one outcome in the metrics (the verify duration of
+		// this request is observed under the same reason); the error
+		// goes on as it is.
 		closeAfterReply(w, r)
+		_ = rt.refuse(r, he.StatusCode, err)
 		return nil, err
 	}
+	// The client went away mid-body, or sent a malformed one: counted
+	// and logged as a refusal too (outcome "error"), not passed over.
 	closeAfterReply(w, r)
-	return nil, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
+	return nil, rt.refuse(r, http.StatusBadRequest, fmt.Errorf("reading webhook body: %w", err))
 }
 
 // refuseUnread refuses a request whose body has not been read to the end,

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,12 +247,14 @@ type answer struct {
 // read from it.
 type countingReader struct {
 	r io.Reader
-	n int64
+	// n is atomic: the transport may still be writing the body (reading
+	// from here) when the answer to an early refusal has come back.
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -306,7 +309,7 @@ func sendTo(t *testing.T, base string, d delivery) answer {
 	if err != nil {
 		t.Fatalf("POST %s: reading response: %v", d.Path, err)
 	}
-	return answer{Status: resp.StatusCode, Body: string(rb), Header: resp.Header, BodyRead: body.n}
+	return answer{Status: resp.StatusCode, Body: string(rb), Header: resp.Header, BodyRead: body.n.Load()}
 }
 
 // randomBody returns n random bytes: binary, every byte value possible.

@@ -39,6 +39,7 @@ func loadFullConfig(t *testing.T, caddyfile string) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	settle() // as loadConfig does
 }
 
 // secretForms lists the spellings under which a secret could leak: as
