@@ -184,28 +184,6 @@ func adminSend(t *testing.T, d delivery) answer {
 	return answer{Status: resp.StatusCode, Body: string(body), Header: resp.Header}
 }
 
-// forceLoad POSTs a Caddyfile to /load as `caddy reload --force` does:
-// with Cache-Control: must-revalidate, so Caddy reloads an unchanged
-// config too.
-func forceLoad(t *testing.T, caddyfile string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(caddyfile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/caddyfile")
-	req.Header.Set("Cache-Control", "must-revalidate")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("forced reload: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("forced reload: %d %s", resp.StatusCode, body)
-	}
-}
-
 // TestAdminWebhooksEndpoint checks GET /webhooks/ on Caddy's admin API:
 // exact counts by outcome after a known sequence, last use of each
 // secret (null for one never used), expiry, the replay store, no secret

@@ -88,11 +88,35 @@ func settle() {
 // would do the same but panics when the load unexpectedly succeeds.
 func postLoad(t *testing.T, caddyfile string) error {
 	t.Helper()
+	return loadVia(t, caddyfile, false)
+}
+
+// postLoadForce is postLoad as `caddy reload --force` does it: with
+// Cache-Control: must-revalidate, Caddy loads the config (provisions every
+// handler anew, reads secret files again) even if it is unchanged.
+func postLoadForce(t *testing.T, caddyfile string) error {
+	t.Helper()
+	return loadVia(t, caddyfile, true)
+}
+
+// forceLoad is postLoadForce that fails the test if the load fails.
+func forceLoad(t *testing.T, caddyfile string) {
+	t.Helper()
+	if err := postLoadForce(t, caddyfile); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func loadVia(t *testing.T, caddyfile string, force bool) error {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(caddyfile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "text/caddyfile")
+	if force {
+		req.Header.Set("Cache-Control", "must-revalidate")
+	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatalf("posting config to the admin API: %v", err)

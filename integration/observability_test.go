@@ -40,6 +40,15 @@ type logEntry struct {
 
 func (e logEntry) str(k string) string { s, _ := e.fields[k].(string); return s }
 
+// readLogIfAny is readLog of a log that may not have been written yet.
+func readLogIfAny(t *testing.T, path string) []logEntry {
+	t.Helper()
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil
+	}
+	return readLog(t, path)
+}
+
 // readLog parses every JSON line of the log file at path.
 func readLog(t *testing.T, path string) []logEntry {
 	t.Helper()
@@ -281,28 +290,6 @@ func TestMetricsByOutcome(t *testing.T) {
 	})
 }
 
-// postLoadForce is postLoad as `caddy reload --force` sends it: with
-// Cache-Control: must-revalidate, Caddy reloads even an unchanged config.
-func postLoadForce(t *testing.T, caddyfile string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(caddyfile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/caddyfile")
-	req.Header.Set("Cache-Control", "must-revalidate")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("posting config to the admin API: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("forced load: %d %s", resp.StatusCode, b)
-	}
-	settle()
-}
-
 // TestMetricsSurviveReload (issue 9, 2): the counters and the histogram
 // keep their values across a load of the same config (which Caddy skips),
 // a forced reload of it (what `caddy reload --force` does: the config is
@@ -350,8 +337,8 @@ func TestMetricsSurviveReload(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, false},
-		{"forced", func(t *testing.T) { postLoadForce(t, config) }, true},
-		{"forced_again", func(t *testing.T) { postLoadForce(t, config) }, true},
+		{"forced", func(t *testing.T) { forceLoad(t, config) }, true},
+		{"forced_again", func(t *testing.T) { forceLoad(t, config) }, true},
 		{"changed_config", func(t *testing.T) {
 			if err := postLoad(t, globalOptions+obsSite(up, std, k2, gh, signSecret, "\thandle /other {\n\t\trespond \"other\"\n\t}\n")); err != nil {
 				t.Fatal(err)
@@ -830,7 +817,7 @@ func TestRouteLoadedLine(t *testing.T) {
 		return all
 	}
 	count(t, 1)
-	postLoadForce(t, config) // a reload loads every route again
+	forceLoad(t, config) // a reload loads every route again
 	entries := count(t, 2)
 
 	byRoute := map[string]logEntry{}

@@ -1,9 +1,7 @@
 package integration
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,29 +45,6 @@ http://localhost:%d {
 			}
 		}
 	}
-}
-
-// postLoadForce is postLoad as `caddy reload --force` does it: with
-// Cache-Control: must-revalidate, Caddy loads the config even if it is
-// the one running.
-func postLoadForce(t *testing.T, caddyfile string) error {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://localhost:%d/load", adminPort), strings.NewReader(caddyfile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/caddyfile")
-	req.Header.Set("Cache-Control", "must-revalidate")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("load: %d %s", resp.StatusCode, body)
-	}
-	return nil
 }
 
 // TestOverwrittenSecretFileNeedsForce: what the README says of rotating a
@@ -116,37 +91,12 @@ http://localhost:%d {
 	check("forced reload: the old one is gone", a, http.StatusUnauthorized)
 }
 
-// logEntry is what these tests read of a JSON log line.
-type logEntry struct {
-	Level, Logger, Msg, Route, Key, Reason, Detail string
-	Secrets                                        []string
-	raw                                            string
-}
-
-// logEntries parses the JSON log at path.
-func logEntries(t *testing.T, path string) []logEntry {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var out []logEntry
-	for _, line := range strings.Split(string(raw), "\n") {
-		var e logEntry
-		if json.Unmarshal([]byte(line), &e) == nil {
-			e.raw = line
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // expiryLines are the "secret has expired" warnings for key in the log.
 func expiryLines(t *testing.T, path, logger, key string) []logEntry {
 	t.Helper()
 	var out []logEntry
-	for _, e := range logEntries(t, path) {
-		if e.Logger == logger && e.Msg == "secret has expired and is no longer accepted" && e.Key == key {
+	for _, e := range readLogIfAny(t, path) {
+		if e.str("logger") == logger && e.str("msg") == "secret has expired and is no longer accepted" && e.str("key") == key {
 			out = append(out, e)
 		}
 	}
@@ -239,7 +189,7 @@ http://localhost:%d {
 		{"http.handlers.webhook_sign", "sign-soon", "expiry-sign"},
 	} {
 		lines := expiryLines(t, logPath, l.logger, l.key)
-		if len(lines) != 1 || lines[0].Level != "warn" || lines[0].Route != l.route {
+		if len(lines) != 1 || lines[0].str("level") != "warn" || lines[0].str("route") != l.route {
 			t.Errorf("%s: want one WARN line for %s on route %s, got %d: %v", l.logger, l.key, l.route, len(lines), lines)
 		}
 	}
@@ -272,8 +222,8 @@ http://localhost:%d {
 
 	flushLog(t)
 	var refused []logEntry
-	for _, e := range logEntries(t, logPath) {
-		if e.Msg == "webhook rejected" && e.Route == "expiry-route" {
+	for _, e := range readLogIfAny(t, logPath) {
+		if e.str("msg") == "webhook rejected" && e.str("route") == "expiry-route" {
 			refused = append(refused, e)
 		}
 	}
@@ -282,8 +232,8 @@ http://localhost:%d {
 	}
 	for i, key := range []string{"old", "soon"} {
 		e := refused[i]
-		if e.Reason != "expired_secret" || e.Key != key || !strings.Contains(e.Detail, strconv.Quote(key)) {
-			t.Errorf("rejection line %d: reason %q key %q detail %q; want expired_secret naming %s", i, e.Reason, e.Key, e.Detail, key)
+		if e.str("reason") != "expired_secret" || e.str("key") != key || !strings.Contains(e.str("detail"), strconv.Quote(key)) {
+			t.Errorf("rejection line %d: reason %q key %q detail %q; want expired_secret naming %s", i, e.str("reason"), e.str("key"), e.str("detail"), key)
 		}
 		for _, s := range []string{current, old, soon} {
 			if strings.Contains(e.raw, s) {
