@@ -102,6 +102,8 @@ type replayGuard struct {
 	// fingerprint key, it names a delivery the same way in every log of
 	// this installation and tells nothing about the secret.
 	shown []byte
+	// duplicates writes the duplicate log lines, rate-limited.
+	duplicates *rejectionLog
 	// evicted is the store's eviction count already warned about.
 	evicted atomic.Int64
 }
@@ -210,6 +212,7 @@ func (v *WebhookVerify) provisionReplay(ctx caddy.Context, tolerance time.Durati
 	default:
 		return fmt.Errorf("replay store %q: use memory or redis", rc.Store)
 	}
+	g.duplicates = newRejectionLog(v.route.logger, "webhook duplicate: already delivered, not passed on")
 	v.replay = g
 	return nil
 }
@@ -220,6 +223,7 @@ func (v *WebhookVerify) cleanupReplay() {
 	if v.replay == nil {
 		return
 	}
+	v.replay.duplicates.close()
 	if v.replay.poolKey != "" {
 		_, _ = replayPool.Delete(v.replay.poolKey)
 		return
@@ -291,7 +295,9 @@ func (v *WebhookVerify) serveReplay(w http.ResponseWriter, r *http.Request, next
 		return v.route.refuse(r, http.StatusConflict, errInFlight)
 	case replay.Delivered:
 		v.route.count("duplicate", res.Key)
-		if ce := v.route.logger.Check(zap.InfoLevel, "webhook duplicate: already delivered, not passed on"); ce != nil {
+		// Rate-limited like refusals: replaying one captured webhook in a
+		// loop must not fill the disk either.
+		if ce := g.duplicates.check("duplicate"); ce != nil {
 			ce.Write(zap.String("replay_key", shown), zap.String("id", v.route.deliveryID(r)), zap.String("remote_ip", remoteIP(r)))
 		}
 		w.Header().Set("Webhook-Duplicate", "true")

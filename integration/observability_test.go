@@ -748,6 +748,53 @@ func TestRejectionLogFlood(t *testing.T) {
 	}
 }
 
+// TestDuplicateLogFlood: replaying one captured valid webhook in a loop
+// (replay on) gets 200 Webhook-Duplicate each time and reaches the app
+// once; its log lines are rate-limited as refusals are, and the rest are
+// counted in a summary.
+func TestDuplicateLogFlood(t *testing.T) {
+	skipShort(t)
+	const total, burst = 500, 10
+	up := newUpstream(t)
+	logPath := filepath.Join(t.TempDir(), "caddy.log")
+	secret := rawSecret(t)
+	loadFullConfig(t, infoLogOptions(logPath)+fmt.Sprintf(`http://localhost:%d {
+	webhook_verify github %q {
+		name replayed
+		replay
+	}
+	reverse_proxy %s
+}
+`, httpPort, secret, up.addr()))
+	body := []byte(`{"once":true}`)
+	h := presetSigner(t, "github")(secret, body, "dup-1", time.Now())
+	wantStatus(t, send(t, delivery{Path: "/", Body: body, Header: h}), http.StatusOK)
+	for range total {
+		a := send(t, delivery{Path: "/", Body: body, Header: h})
+		if a.Status != http.StatusOK || a.Header.Get("Webhook-Duplicate") != "true" {
+			t.Fatalf("replay answered %d, duplicate %q", a.Status, a.Header.Get("Webhook-Duplicate"))
+		}
+	}
+	if n := up.count(); n != 1 {
+		t.Errorf("the app got %d deliveries, want 1", n)
+	}
+	loadConfig(t, fmt.Sprintf("http://localhost:%d {\n\trespond ok\n}\n", httpPort)) // Cleanup writes the summary
+	log := readLog(t, logPath)
+	lines := entriesOf(log, "webhook duplicate: already delivered, not passed on", "replayed")
+	summaries := entriesOf(log, "webhook duplicate: already delivered, not passed on: more not logged (rate limit)", "replayed")
+	var suppressed int
+	for _, s := range summaries {
+		n, _ := s.fields["suppressed"].(float64)
+		suppressed += int(n)
+	}
+	if len(lines) > 2*burst || len(lines) < burst {
+		t.Errorf("%d duplicate lines for %d replays, want %d to %d", len(lines), total, burst, 2*burst)
+	}
+	if len(lines)+suppressed != total {
+		t.Errorf("%d lines + %d suppressed, want %d", len(lines), suppressed, total)
+	}
+}
+
 // TestRouteLoadedLine (issue 9, 5): every config load writes one INFO
 // "webhook route loaded" line per route, verify and sign, named or not,
 // saying its scheme, secrets (labels, and not_after where set), bounds,
