@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -93,4 +94,87 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestAccessLogWebhookKey: as the README shows, log_append puts the label
+// of the secret that matched ({http.webhook.key}) on the request's access
+// log line (hookguard itself logs no line for a verified webhook), even
+// though it stands before webhook_verify; a refused request's line has
+// null there, and an unlabeled secret is named by its fingerprint.
+func TestAccessLogWebhookKey(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	accessPath := filepath.Join(t.TempDir(), "access.log")
+	labeled, unlabeled := rawSecret(t), rawSecret(t)
+	loadConfig(t, fmt.Sprintf(`http://localhost:%d {
+	log {
+		output file %s
+	}
+	handle /github {
+		log_append webhook_key {http.webhook.key}
+		webhook_verify github {
+			secret %q label 2026-q4
+			secret %q
+		}
+		reverse_proxy %s
+	}
+}
+`, httpPort, accessPath, labeled, unlabeled, up.addr()))
+	sign := presetSigner(t, "github")
+	body := []byte(`{"zen":"Keep it logically awesome."}`)
+	for _, d := range []struct {
+		secret, id string
+		status     int
+	}{
+		{labeled, "d-labeled", http.StatusOK},
+		{unlabeled, "d-unlabeled", http.StatusOK},
+		{rawSecret(t), "d-forged", http.StatusUnauthorized},
+	} {
+		wantStatus(t, send(t, delivery{Path: "/github", Body: body, Header: sign(d.secret, body, d.id, time.Now())}), d.status)
+	}
+
+	// The access log is written once the response is; wait for 3 lines.
+	var lines []map[string]any
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		lines = nil
+		for _, l := range strings.Split(strings.TrimSpace(readFile(t, accessPath)), "\n") {
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(l), &entry); err == nil {
+				lines = append(lines, entry)
+			}
+		}
+		if len(lines) >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("%d access log lines, want 3:\n%s", len(lines), readFile(t, accessPath))
+	}
+	// Each line by its request's delivery id, whatever order they were
+	// written in.
+	key := func(id string) any {
+		for _, l := range lines {
+			req, _ := l["request"].(map[string]any)
+			headers, _ := req["headers"].(map[string]any)
+			if ids, _ := headers["X-Github-Delivery"].([]any); len(ids) == 1 && ids[0] == id {
+				v, ok := l["webhook_key"]
+				if !ok {
+					t.Errorf("the access log line of %s has no webhook_key: %v", id, l)
+				}
+				return v
+			}
+		}
+		t.Errorf("no access log line for delivery %s", id)
+		return nil
+	}
+	if got := key("d-labeled"); got != "2026-q4" {
+		t.Errorf("webhook_key of the labeled secret's request = %v, want 2026-q4", got)
+	}
+	if got, _ := key("d-unlabeled").(string); !strings.HasPrefix(got, "fp-") {
+		t.Errorf("webhook_key of the unlabeled secret's request = %q, want its fingerprint fp-…", got)
+	}
+	if got := key("d-forged"); got != nil {
+		t.Errorf("webhook_key of a refused request = %v, want null", got)
+	}
 }

@@ -178,7 +178,7 @@ func examplePost(t *testing.T, url string, h http.Header, body string) (int, str
 	for k, vs := range h {
 		req.Header[k] = vs
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := exampleClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
@@ -186,6 +186,11 @@ func examplePost(t *testing.T, url string, h http.Header, body string) (int, str
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// exampleClient opens a connection per request: a config change through
+// the admin API closes the connections of the config it replaces, and a
+// POST on such a connection would fail rather than be retried.
+var exampleClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
 
 // exampleAdmin calls the example's admin API (localhost:2019) and decodes
 // a JSON answer into out, if not nil.
@@ -195,7 +200,7 @@ func exampleAdmin(t *testing.T, method, path string, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := exampleClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
