@@ -82,6 +82,13 @@ func settle() {
 	time.Sleep(50 * time.Millisecond)
 }
 
+// loadClient opens a connection per request to the admin API (loadVia).
+// Every /load replaces the admin server, a failed one twice (the previous
+// config is loaded again), and stops the old one a moment later: a POST
+// sent on an idle connection to it is reset, and net/http retries only
+// idempotent requests.
+var loadClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
 // postLoad sends a Caddyfile to the admin API's /load and returns the
 // error Caddy answers with, or nil if the config was loaded. Caddy must
 // already be running (loadConfig starts it). caddytest.AssertLoadError
@@ -117,7 +124,7 @@ func loadVia(t *testing.T, caddyfile string, force bool) error {
 	if force {
 		req.Header.Set("Cache-Control", "must-revalidate")
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	resp, err := loadClient.Do(req)
 	if err != nil {
 		t.Fatalf("posting config to the admin API: %v", err)
 	}
