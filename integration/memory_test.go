@@ -126,21 +126,22 @@ func TestBufferMemorySpoolsLargeBodies(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		d      delivery
-		spools int // spool files open when the upstream gets the request
+		spools int // spool files open when the upstream gets the request, at most
 	}{
 		{"verify", delivery{Path: "/github", Body: big, Header: sign(ghSecret, big, deliveryID(t), time.Now())}, 1},
 		{"verify_chunked", delivery{Path: "/github", Body: big, Chunked: true, Header: sign(ghSecret, big, deliveryID(t), time.Now())}, 1},
-		// The signing route has sent its whole body (and closed its file)
-		// by the time the verifying route forwards it: one file is open.
-		{"sign_then_verify", delivery{Path: "/relay", Body: big}, 1},
+		// The verifying route's file, and the signing route's until its
+		// reader has reached the end and closed it (it has sent the whole
+		// body by then, but may not have closed the file yet).
+		{"sign_then_verify", delivery{Path: "/relay", Body: big}, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			up.reset()
 			a := send(t, c.d)
 			wantStatus(t, a, http.StatusOK)
 			wantBodyThrough(t, up.only(t), big)
-			if got := up.lastFiles(); len(got) != c.spools {
-				t.Errorf("spool files open while the upstream got the request: %v, want %d", got, c.spools)
+			if got := up.lastFiles(); len(got) < 1 || len(got) > c.spools {
+				t.Errorf("spool files open while the upstream got the request: %v, want 1 to %d", got, c.spools)
 			} else {
 				for _, f := range got {
 					if !strings.HasSuffix(f, "(deleted)") {
