@@ -142,7 +142,7 @@ func printStatus(out io.Writer, st webhooksStatus, now time.Time) {
 			store += " (fail_open)"
 		}
 		size := "unknown"
-		if rs.Bytes != nil {
+		if rs.Bytes != nil && *rs.Bytes >= 0 {
 			size = humanize.IBytes(uint64(*rs.Bytes))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, store, rs.Window, count(rs.Entries), size, count(rs.Evicted))

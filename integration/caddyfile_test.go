@@ -114,6 +114,7 @@ func TestCaddyfileErrors(t *testing.T) {
 			want: []string{"secret option label is given twice"},
 		},
 		{
+			// A deliberate typo (.golangci.yml tells misspell).
 			name: "unknown_subdirective",
 			site: `
 	webhook_verify github {env.SECRET} {

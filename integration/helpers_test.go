@@ -22,6 +22,7 @@ import (
 	// Caddy's standard modules (reverse_proxy, handle_errors, ...) and
 	// hookguard's, in the Caddy that caddytest runs in this process.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
 	_ "github.com/hookguard/hookguard/caddymodule"
 )
 

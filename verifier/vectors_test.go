@@ -441,7 +441,7 @@ func vectors() []vector {
 				dupHeader("X-Gitlab-Token"),
 				dupHeader("X-Gitlab-Event-UUID"),
 				// The token does not sign the body: a changed body still passes.
-				mutation{name: "body changed (token schemes do not sign it)", apply: flipBody().apply, want: ""},
+				{name: "body changed (token schemes do not sign it)", apply: flipBody().apply, want: ""},
 			},
 		},
 	}

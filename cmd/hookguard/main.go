@@ -8,6 +8,7 @@ import (
 
 	// Caddy's standard modules, and hookguard's.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
 	_ "github.com/hookguard/hookguard"
 )
 
