@@ -216,7 +216,9 @@ func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets
 		_ = book.mark(d, "secret", true) // repeatable: cannot fail
 	}
 	if d.NextArg() {
-		return nil, d.Errf("unexpected argument %q: %s takes <scheme> [<secret>]; put options in a block", d.Val(), directive)
+		// Not quoted: it may be the rest of a secret with a space in it
+		// (a {$VAR} is substituted before the Caddyfile is parsed).
+		return nil, d.Errf("unexpected argument after the secret: %s takes <scheme> [<secret>]; put options in a block (a secret with a space, e.g. from a {$VAR}, must be quoted; better, use {env.VAR} or {file./path})", directive)
 	}
 	return &at, nil
 }
@@ -373,8 +375,10 @@ func parseSecret(d *caddyfile.Dispenser) (Secret, error) {
 	}
 	for d.NextArg() {
 		opt := d.Val()
+		// The option is not quoted in errors: after a {$VAR} with a
+		// space in it, it is part of the secret.
 		if !d.NextArg() {
-			return sec, d.Errf("secret option %s needs a value", opt)
+			return sec, d.Errf("a secret option needs a value; write secret <value> [label <name>] [not_after <RFC 3339 time>] (a secret with a space, e.g. from a {$VAR}, must be quoted; better, use {env.VAR} or {file./path})")
 		}
 		var field *string
 		switch opt {
@@ -383,7 +387,7 @@ func parseSecret(d *caddyfile.Dispenser) (Secret, error) {
 		case "not_after":
 			field = &sec.NotAfter
 		default:
-			return sec, d.Errf("unknown secret option %q; write secret <value> [label <name>] [not_after <RFC 3339 time>]", opt)
+			return sec, d.Errf("unknown secret option; write secret <value> [label <name>] [not_after <RFC 3339 time>] (a secret with a space, e.g. from a {$VAR}, must be quoted; better, use {env.VAR} or {file./path})")
 		}
 		if *field != "" {
 			return sec, d.Errf("secret option %s is given twice; give it once", opt)

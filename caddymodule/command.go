@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -530,19 +532,26 @@ func runSign(out, errOut io.Writer, req signRequest) error {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for with --insecure
 		client.Transport = t
 	}
+	if r.URL.Scheme == "http" && !isLoopbackHost(r.URL.Hostname()) {
+		what := "the signature"
+		if s.Format == verifier.FormatToken {
+			what = "the token, the secret itself,"
+		}
+		fmt.Fprintf(errOut, "warning: --send uses plain http to %s: %s and the body cross the network unencrypted\n", r.URL.Host, what)
+	}
 	resp, err := client.Do(r)
 	if err != nil {
 		return sendError(err, req.caCert)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
+	fmt.Fprintf(out, "%s %s\n", resp.Proto, printable(resp.Status))
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		fmt.Fprintf(out, "Location: %s\n", loc)
+		fmt.Fprintf(out, "Location: %s\n", printable(loc))
 		fmt.Fprintln(out, "not followed: the signed request was sent to --send only; if you trust the new address, send it there with --send")
 	}
 	if len(answer) > 0 {
-		fmt.Fprintf(out, "%s\n", bytes.TrimRight(answer, "\n"))
+		fmt.Fprintf(out, "%s\n", printable(string(bytes.TrimRight(answer, "\n"))))
 	}
 	if resp.StatusCode >= 300 {
 		return errReceiverSaid
@@ -775,4 +784,24 @@ func readInput(stdin io.Reader, path string) ([]byte, error) {
 func trimNewline(s string) string {
 	s = strings.TrimSuffix(s, "\n")
 	return strings.TrimSuffix(s, "\r")
+}
+
+// printable escapes the control characters (other than newline and tab)
+// of what a receiver sent, so its answer cannot drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+}
+
+// isLoopbackHost reports whether host names this machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

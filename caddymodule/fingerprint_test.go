@@ -168,7 +168,7 @@ func TestVerifyCommandFingerprints(t *testing.T) {
 // never by a fingerprint (issue 7, finding 13); a label given stays.
 func TestWeakSecretLabel(t *testing.T) {
 	v := &WebhookVerify{Scheme: "github", Secrets: []Secret{
-		{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}, {Value: "Password1234567890!"}, {Value: "Password1234567890!", Label: "legacy"},
+		{Value: "kX3vQ9mR2pL8nT5wY7zB4cF6"}, {Value: "Password1234567890!"}, {Value: "Password0987654321!", Label: "legacy"},
 	}}
 	if err := provision(t, v); err != nil {
 		t.Fatal(err)

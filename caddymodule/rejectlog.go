@@ -17,9 +17,12 @@ const (
 	rejectionInterval = 10 * time.Second
 )
 
-// rejectionLog rate-limits one route's refusal log lines per reason.
+// rejectionLog rate-limits one route's refusal log lines per reason, or
+// any other line a request can cause (limitedLog), so that no request an
+// outsider can send writes a line of its own every time.
 type rejectionLog struct {
 	logger *zap.Logger
+	level  zapcore.Level
 	msg    string // the refusal's log message
 	now    func() time.Time
 	// burst, interval and afterFunc are rejectionBurst, rejectionInterval
@@ -38,8 +41,13 @@ type rejectionLog struct {
 }
 
 func newRejectionLog(logger *zap.Logger, msg string) *rejectionLog {
+	return newLimitedLog(logger, zapcore.InfoLevel, msg)
+}
+
+// newLimitedLog rate-limits the line msg at level the way refusals are.
+func newLimitedLog(logger *zap.Logger, level zapcore.Level, msg string) *rejectionLog {
 	return &rejectionLog{
-		logger: logger, msg: msg, now: time.Now,
+		logger: logger, level: level, msg: msg, now: time.Now,
 		burst: rejectionBurst, interval: rejectionInterval, afterFunc: time.AfterFunc,
 		logged: map[string]int{}, dropped: map[string]int{},
 	}
@@ -48,7 +56,7 @@ func newRejectionLog(logger *zap.Logger, msg string) *rejectionLog {
 // check returns the entry to write a refusal for reason to, or nil if the
 // log is off at INFO or this reason has had its share of the interval.
 func (l *rejectionLog) check(reason string) *zapcore.CheckedEntry {
-	ce := l.logger.Check(zapcore.InfoLevel, l.msg)
+	ce := l.logger.Check(l.level, l.msg)
 	if ce == nil {
 		return nil
 	}
@@ -96,11 +104,12 @@ func (l *rejectionLog) report(gen uint64) {
 func (l *rejectionLog) reportLocked() {
 	l.gen++
 	for reason, n := range l.dropped {
-		l.logger.Info(l.msg+": more not logged (rate limit)",
-			zap.String("reason", reason),
-			zap.Int("suppressed", n),
-			zap.Int("logged", l.logged[reason]),
-			zap.Duration("interval", l.interval))
+		if ce := l.logger.Check(l.level, l.msg+": more not logged (rate limit)"); ce != nil {
+			ce.Write(zap.String("reason", reason),
+				zap.Int("suppressed", n),
+				zap.Int("logged", l.logged[reason]),
+				zap.Duration("interval", l.interval))
+		}
 	}
 	clear(l.dropped)
 	clear(l.logged)

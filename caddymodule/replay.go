@@ -18,6 +18,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/hookguard/hookguard/replay"
 	"github.com/hookguard/hookguard/verifier"
@@ -102,8 +103,11 @@ type replayGuard struct {
 	// fingerprint key, it names a delivery the same way in every log of
 	// this installation and tells nothing about the secret.
 	shown []byte
-	// duplicates writes the duplicate log lines, rate-limited.
-	duplicates *rejectionLog
+	// duplicates, unchecked, evictions and unsettled write the lines a
+	// request can cause, rate-limited as refusals are: a replayed webhook
+	// in a loop, or one replayed while Redis is down (fail_open), must not
+	// write a line every time.
+	duplicates, unchecked, evictions, unsettled *rejectionLog
 	// evicted is the store's eviction count already warned about.
 	evicted atomic.Int64
 }
@@ -213,6 +217,9 @@ func (v *WebhookVerify) provisionReplay(ctx caddy.Context, tolerance time.Durati
 		return fmt.Errorf("replay store %q: use memory or redis", rc.Store)
 	}
 	g.duplicates = newRejectionLog(v.route.logger, "webhook duplicate: already delivered, not passed on")
+	g.unchecked = newLimitedLog(v.route.logger, zapcore.WarnLevel, "replay store unreachable: request passed on UNCHECKED (fail_open)")
+	g.evictions = newLimitedLog(v.route.logger, zapcore.WarnLevel, "replay memory store is full: delivered webhooks were forgotten before their window ended, so a replay of them would be delivered again; raise max_entries or use replay redis")
+	g.unsettled = newLimitedLog(v.route.logger, zapcore.ErrorLevel, "replay store: could not record the outcome of a delivery")
 	v.replay = g
 	return nil
 }
@@ -223,7 +230,9 @@ func (v *WebhookVerify) cleanupReplay() {
 	if v.replay == nil {
 		return
 	}
-	v.replay.duplicates.close()
+	for _, l := range []*rejectionLog{v.replay.duplicates, v.replay.unchecked, v.replay.evictions, v.replay.unsettled} {
+		l.close()
+	}
 	if v.replay.poolKey != "" {
 		_, _ = replayPool.Delete(v.replay.poolKey)
 		return
@@ -285,7 +294,9 @@ func (v *WebhookVerify) serveReplay(w http.ResponseWriter, r *http.Request, next
 	if err != nil {
 		if g.failOpen {
 			v.route.count("replay_unchecked", res.Key)
-			v.route.logger.Warn("replay store unreachable: request passed on UNCHECKED (fail_open)", zap.Error(err), zap.String("replay_key", shown))
+			if ce := g.unchecked.check("fail_open"); ce != nil {
+				ce.Write(zap.Error(err), zap.String("replay_key", shown))
+			}
 			return next.ServeHTTP(w, r)
 		}
 		return v.route.refuse(r, http.StatusServiceUnavailable, fmt.Errorf("%w: %v", errReplayUnavailable, err))
@@ -332,8 +343,9 @@ func (g *replayGuard) warnEvicted(v *WebhookVerify) {
 		return
 	}
 	if old := g.evicted.Swap(ev); ev > old {
-		v.route.logger.Warn("replay memory store is full: delivered webhooks were forgotten before their window ended, so a replay of them would be delivered again; raise max_entries or use replay redis",
-			zap.Int64("dropped", ev-old), zap.Int64("dropped_total", ev))
+		if ce := g.evictions.check("evicted"); ce != nil {
+			ce.Write(zap.Int64("dropped", ev-old), zap.Int64("dropped_total", ev))
+		}
 	}
 }
 
@@ -372,7 +384,9 @@ func (g *replayGuard) settle(v *WebhookVerify, r *http.Request, key, shown strin
 	}
 	if err != nil {
 		// The reservation expires by itself after replayHold.
-		v.route.logger.Error("replay store: could not record the outcome of a delivery", zap.Error(err), zap.String("replay_key", shown), zap.Int("status", status))
+		if ce := g.unsettled.check("store_error"); ce != nil {
+			ce.Write(zap.Error(err), zap.String("replay_key", shown), zap.Int("status", status))
+		}
 	}
 }
 

@@ -39,8 +39,11 @@ type route struct {
 	expired  []verifier.Key         // secrets past their not_after at load: label and not_after, never the secret
 	stats    *routeStats            // counts and last use kept across reloads, for the admin API
 	refusals *rejectionLog          // refusal log lines, rate-limited
-	refusal  string                 // the log message of a refused request
-	now      func() time.Time
+	// spoolErrors rate-limits the error a full temp directory gives every
+	// request that needs a spool file.
+	spoolErrors *rejectionLog
+	refusal     string // the log message of a refused request
+	now         func() time.Time
 
 	// For the admin API (admin.go): the scheme as configured, when the
 	// route was loaded, and the handler's own part of its status (set
@@ -82,9 +85,13 @@ func newRoute(ctx caddy.Context, c routeConfig) (*route, error) {
 	rt.srv, _ = ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	rt.requests = m.requests.MustCurryWith(prometheus.Labels{"handler": c.handler, "scheme": c.scheme, "route": rt.name})
 	rt.duration = m.duration.MustCurryWith(prometheus.Labels{"scheme": c.scheme, "route": rt.name})
-	rt.verified = rt.duration.WithLabelValues("verified")
+	if c.handler == "verify" {
+		// Only verify is timed: a sign route gets no series.
+		rt.verified = rt.duration.WithLabelValues("verified")
+	}
 	rt.stats = loadRouteStats(c.handler, rt.name)
 	rt.refusals = newRejectionLog(rt.logger, c.refusal)
+	rt.spoolErrors = newLimitedLog(rt.logger, zapcore.ErrorLevel, "cannot spool a request body to a temporary file")
 	rt.maxBody = c.maxBody
 	if rt.maxBody == 0 {
 		rt.maxBody = DefaultMaxBody
@@ -245,7 +252,9 @@ func (rt *route) body(w http.ResponseWriter, r *http.Request, into io.Writer) (*
 	case isTimeout(err):
 		return nil, rt.refuseUnread(w, r, http.StatusRequestTimeout, errReadTimeout)
 	case errors.Is(err, spool.ErrSpool):
-		rt.logger.Error("cannot spool a request body to a temporary file", zap.Error(err))
+		if ce := rt.spoolErrors.check("spool_error"); ce != nil {
+			ce.Write(zap.Error(err))
+		}
 		return nil, rt.refuseUnread(w, r, http.StatusServiceUnavailable, err)
 	case errors.As(err, &he): // another handler's error from reading the body
 		// Counted and logged like every refusal, so that each request
@@ -297,8 +306,8 @@ func (rt *route) refuse(r *http.Request, status int, err error) error {
 			zap.String("reason", reason),
 			zap.String("detail", err.Error()),
 			zap.String("remote_ip", remoteIP(r)),
-			zap.String("host", r.Host),
-			zap.String("path", r.URL.Path),
+			zap.String("host", clip(r.Host)),
+			zap.String("path", clip(r.URL.Path)),
 		}
 		if key != "" {
 			fields = append(fields, zap.String("key", key))
@@ -385,4 +394,16 @@ func remoteIP(r *http.Request) string {
 		}
 	}
 	return r.RemoteAddr
+}
+
+// maxLogged bounds a request's own text (host, path) in a log line: a
+// refusal's line stays short however long the client made them.
+const maxLogged = 256
+
+// clip cuts s to maxLogged bytes, marked as cut.
+func clip(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	return s[:maxLogged] + "…(cut)"
 }

@@ -42,6 +42,8 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 	var out resolvedKeys
 	repl := caddy.NewReplacer()
 	fp := fingerprinter{ctx: ctx, logger: logger}
+	labelOf := map[string]int{}
+	keyOf := map[string]int{} // decoded keys, to find one listed twice
 	for i, sec := range secrets {
 		n := i + 1
 		val, err := repl.ReplaceOrErr(sec.Value, true, true)
@@ -71,6 +73,18 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 				label = neutralLabel(n)
 			}
 		}
+		// Labels tell secrets apart in metrics, logs and the admin API
+		// (a rotation is watched by the old one's): a label given that is
+		// also another secret's generated one, or one secret listed twice,
+		// would merge two secrets' figures.
+		if first, ok := keyOf[string(key)]; ok {
+			return out, fmt.Errorf("secret %d is the same as secret %d; list each secret once", n, first)
+		}
+		keyOf[string(key)] = n
+		if first, ok := labelOf[label]; ok {
+			return out, fmt.Errorf("secret %d is named %s, as secret %d is (the same secret twice, or a label that is another secret's generated name); give each secret its own label", n, label, first)
+		}
+		labelOf[label] = n
 		if !rep.OK() {
 			if err := weak(n, label, rep); err != nil {
 				return out, err
@@ -140,7 +154,9 @@ func (f *fingerprinter) label(n int, key []byte) string {
 // placeholderName returns value if it is nothing but one placeholder: a
 // name, not a secret, so an error may show it.
 func placeholderName(value string) (string, bool) {
-	return value, strings.HasPrefix(value, "{") && strings.HasSuffix(value, "}") && strings.Count(value, "{") == 1
+	// Only {env.*} and {file.*}: a literal secret that happens to be
+	// written in braces is not a name and must not be echoed.
+	return value, isPlaceholder(value)
 }
 
 // placeholderProblem explains a failed resolution without echoing the

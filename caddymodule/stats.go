@@ -143,4 +143,5 @@ func (rt *route) close() {
 	}
 	rt.expiry.stop()
 	rt.refusals.close()
+	rt.spoolErrors.close()
 }

@@ -156,6 +156,10 @@ func (rc *Replay) validate(tolerance time.Duration) error {
 		return fieldErrorf("replay max_entries", "replay max_entries must be a positive whole number, e.g. 100000")
 	case rc.Window < 0:
 		return fieldErrorf("replay window", "replay window must be a positive duration, e.g. 24h")
+	case rc.Window != 0 && time.Duration(rc.Window) < time.Minute:
+		// A JSON number is nanoseconds: "window": 300 is 300ns, which
+		// would forget every delivery at once.
+		return fieldErrorf("replay window", "replay window %s is shorter than a minute, so a replay would not be caught; write e.g. \"24h\" (in JSON, a bare number is nanoseconds)", time.Duration(rc.Window))
 	case rc.Window != 0 && tolerance > 0 && time.Duration(rc.Window) < 2*tolerance:
 		return fieldErrorf("replay window", "replay window %s is shorter than twice the tolerance (%s): a replay could come after it; use at least %s",
 			time.Duration(rc.Window), tolerance, 2*tolerance+time.Minute)

@@ -83,3 +83,22 @@ func BenchmarkDropUnverified(b *testing.B) {
 		s.DropUnverified(h, s.HeaderSets[0])
 	}
 }
+
+// TestInitRefusesOneHeaderForTwoRoles: an id or timestamp header that is
+// the signature header (a config typo) would log the token, the secret
+// itself, as a delivery id.
+func TestInitRefusesOneHeaderForTwoRoles(t *testing.T) {
+	for _, set := range []verifier.Headers{
+		{Signature: "X-Token", ID: "X-Token"},
+		{Signature: "X-Token", ID: "x_token"},
+		{Signature: "X-Sig", Timestamp: "X-Sig"},
+		{Signature: "X-Sig", Timestamp: "X-T", ID: "x-t"},
+	} {
+		for _, format := range []verifier.Format{verifier.FormatToken, verifier.FormatSingle} {
+			s := &verifier.Scheme{Name: "t", HeaderSets: []verifier.Headers{set}, Format: format, Algorithm: "sha256", Encoding: verifier.Hex}
+			if err := s.Init(); err == nil {
+				t.Errorf("%+v (format %d): Init accepted one header in two roles", set, format)
+			}
+		}
+	}
+}

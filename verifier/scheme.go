@@ -140,6 +140,17 @@ func (s *Scheme) Init() error {
 		if strings.TrimSpace(h.Signature) == "" {
 			return fmt.Errorf("scheme %s: empty signature header name", s.Name)
 		}
+		// One header cannot be two things: an id or timestamp header that
+		// is the signature (or token) header would put the secret, or the
+		// signature, where ids go (logs, {http.webhook.id}, the app).
+		for _, o := range []struct{ what, name string }{{"id header", h.ID}, {"timestamp header", h.Timestamp}} {
+			if o.name != "" && fold(o.name) == fold(h.Signature) {
+				return fmt.Errorf("scheme %s: the %s %s is the signature header %s; name the header the sender puts it in", s.Name, o.what, o.name, h.Signature)
+			}
+		}
+		if h.ID != "" && h.Timestamp != "" && fold(h.ID) == fold(h.Timestamp) {
+			return fmt.Errorf("scheme %s: the id header and the timestamp header are both %s; name the header the sender puts each in", s.Name, h.ID)
+		}
 	}
 	s.initNames()
 	if s.Format == FormatToken {
