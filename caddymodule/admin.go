@@ -176,7 +176,7 @@ func (rt *route) status() routeStatus {
 	st := routeStatus{
 		Name:     rt.name,
 		Handler:  "webhook_" + rt.handler,
-		Scheme:   rt.schemeName,
+		Scheme:   rt.scheme.Name, // as configured: a preset or generic scheme keeps its name
 		Unsigned: rt.unsigned,
 		Loaded:   rt.loaded.UTC(),
 		Secrets:  make([]secretStatus, 0, len(rt.keys)+len(rt.expired)),

@@ -45,12 +45,11 @@ type route struct {
 	refusal     string // the log message of a refused request
 	now         func() time.Time
 
-	// For the admin API (admin.go): the scheme as configured, when the
-	// route was loaded, and the handler's own part of its status (set
-	// before publish, read only after).
-	schemeName string
-	loaded     time.Time
-	describe   func(*routeStatus)
+	// For the admin API (admin.go): when the route was loaded, and the
+	// handler's own part of its status (set before publish, read only
+	// after).
+	loaded   time.Time
+	describe func(*routeStatus)
 
 	expiry expiryWatch // logs each secret's not_after as it passes
 }
@@ -76,7 +75,7 @@ func newRoute(ctx caddy.Context, c routeConfig) (*route, error) {
 		rt.now = time.Now
 	}
 	rt.name = routeName(ctx, c.handler, c.scheme, c.name)
-	rt.schemeName, rt.loaded = c.scheme, rt.now()
+	rt.loaded = rt.now()
 	rt.logger = ctx.Logger().With(zap.String("scheme", c.scheme), zap.String("route", rt.name))
 	m, err := registerMetrics(ctx.GetMetricsRegistry())
 	if err != nil {

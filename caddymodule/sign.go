@@ -188,7 +188,7 @@ func (s *WebhookSign) Cleanup() error {
 func (s *WebhookSign) Validate() error {
 	noSecret := "no secret is configured: generate one with " + subcommand("secret") + ", store it in a file or an environment variable and write webhook_sign " +
 		s.Scheme + " {file./path} (or {env.NAME})"
-	err := validateShared(s.Scheme, s.SchemeFields, verifier.Options{}, s.Secrets, s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
+	_, err := validateShared(s.Scheme, s.SchemeFields, verifier.Options{}, s.Secrets, s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
 	if err == nil {
 		for i, k := range s.KeepHeaders {
 			if err = checkKeepHeader(k); err != nil {

@@ -41,25 +41,26 @@ func secretErrorf(n int, format string, args ...any) error {
 const maxSize = 1 << 40
 
 // validateShared checks what webhook_verify and webhook_sign have in
-// common. noSecret is the error for a route with no secret and no
-// insecure_unsigned.
-func validateShared(scheme string, g SchemeFields, o verifier.Options, secrets []Secret, unsigned bool, maxBody int64, body BodyOptions, noSecret string) error {
-	if _, err := buildScheme(scheme, g, o); err != nil {
-		return err
+// common, and returns the scheme it built. noSecret is the error for a
+// route with no secret and no insecure_unsigned.
+func validateShared(scheme string, g SchemeFields, o verifier.Options, secrets []Secret, unsigned bool, maxBody int64, body BodyOptions, noSecret string) (*verifier.Scheme, error) {
+	s, err := buildScheme(scheme, g, o)
+	if err != nil {
+		return nil, err
 	}
 	if maxBody < 0 || maxBody > maxSize {
-		return fieldErrorf("max_body", "max_body %d is out of range: give a size from 1 byte to 1TiB, e.g. 25MiB (the default)", maxBody)
+		return nil, fieldErrorf("max_body", "max_body %d is out of range: give a size from 1 byte to 1TiB, e.g. 25MiB (the default)", maxBody)
 	}
 	if err := body.validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := validateSecrets(secrets); err != nil {
-		return err
+		return nil, err
 	}
 	if len(secrets) == 0 && !unsigned {
-		return errors.New(noSecret)
+		return nil, errors.New(noSecret)
 	}
-	return nil
+	return s, nil
 }
 
 // validateSecrets checks what can be checked of secrets before they are
@@ -101,10 +102,7 @@ func (v *WebhookVerify) Validate() error {
 func (v *WebhookVerify) validate() error {
 	o := verifier.Options{LegacySHA1: v.LegacySHA1}
 	noSecret := "no secret is configured: write webhook_verify " + v.Scheme + " {env.WEBHOOK_SECRET} (or {file./path}), or add insecure_unsigned for development only"
-	if err := validateShared(v.Scheme, v.SchemeFields, o, v.Secrets, v.InsecureUnsigned, v.MaxBody, v.BodyOptions, noSecret); err != nil {
-		return err
-	}
-	s, err := buildScheme(v.Scheme, v.SchemeFields, o)
+	s, err := validateShared(v.Scheme, v.SchemeFields, o, v.Secrets, v.InsecureUnsigned, v.MaxBody, v.BodyOptions, noSecret)
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	}
 	rt.logExpired(keys.expired)
 	rt.keys = keys.active
-	v.checked = append(slices.Clip(rt.keys), lastExpired(keys.expiredKeys)...)
+	v.checked = append(slices.Clip(rt.keys), verifier.LastExpired(keys.expiredKeys, rt.now())...)
 	if len(v.Secrets) == 0 {
 		rt.unsigned = true
 		// Also what `webhook_verify github {$UNSET} { insecure_unsigned }`
@@ -197,17 +197,6 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	rt.watchExpiry()
 	rt.publish()
 	return nil
-}
-
-// lastExpired are the secrets of keys (expired at load) that a refused
-// request is checked against, so that one signed with a retired secret
-// is refused as expired_secret and not as a wrong signature: the
-// verifier.MaxExpiredChecked that expired last, which is all the verifier
-// tries. The others are not kept.
-func lastExpired(keys []verifier.Key) []verifier.Key {
-	keys = slices.Clone(keys)
-	slices.SortStableFunc(keys, func(a, b verifier.Key) int { return b.NotAfter.Compare(a.NotAfter) })
-	return keys[:min(len(keys), verifier.MaxExpiredChecked)]
 }
 
 // loadedFields are what the load's INFO line says of verify's own options.

@@ -153,25 +153,30 @@ func signWritePEM(t *testing.T, cert *x509.Certificate) string {
 	return f.Name()
 }
 
-// signSelfSignedCert makes a self-signed certificate for 127.0.0.1 and
-// example.com, unrelated to httptest's.
-func signSelfSignedCert(t *testing.T) tls.Certificate {
+// selfSignedCert makes a self-signed certificate for 127.0.0.1 and host,
+// unrelated to httptest's: a CA (that signs itself) if isCA, else a leaf,
+// as partners' self-signed certificates often are.
+func selfSignedCert(t *testing.T, host string, isCA bool) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	usage := x509.KeyUsageDigitalSignature
+	if isCA {
+		usage |= x509.KeyUsageCertSign
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "hookguard test receiver"},
+		Subject:               pkix.Name{CommonName: host},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              usage,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
+		IsCA:                  isCA,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"example.com"},
+		DNSNames:              []string{host},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

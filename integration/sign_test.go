@@ -125,7 +125,7 @@ func TestSignUpstreamTLSPerRoute(t *testing.T) {
 	check := signStandardCheck(secret)
 	dflt := newSignReceiver(t, true, check)
 	pooled := newSignReceiver(t, true, check)
-	foreign := newSignReceiverWithCert(t, signSelfSignedCert(t), check)
+	foreign := newSignReceiverWithCert(t, selfSignedCert(t, "example.com", true), check)
 	skip := newSignReceiver(t, true, check)
 	pem := pooled.pemFile(t)
 

@@ -286,7 +286,7 @@ func (c *Check) matchToken(got string) *Error {
 		for _, k := range c.expiredKeys() {
 			want := sha256.Sum256(k.Secret)
 			if subtle.ConstantTimeCompare(g[:], want[:]) == 1 {
-				return expiredError(c.header, k)
+				return expiredError(c.header, &k)
 			}
 		}
 		return fail(WrongSignature, c.header, "token does not match any configured secret")
@@ -314,17 +314,7 @@ func (c *Check) Finish() (Result, error) {
 		res.BodyDigest = c.macs[0].Sum(nil)
 		return res, nil
 	}
-	matched := -1
-	var matchedSig []byte
-	for i, m := range c.macs {
-		writeParts(m, c.scheme.after, c.id, c.ts)
-		want := m.Sum(nil)
-		for _, sig := range c.sigs {
-			if hmac.Equal(sig, want) && matched < 0 {
-				matched, matchedSig = i, sig
-			}
-		}
-	}
+	matched, matchedSig := c.match(c.macs)
 	if matched < 0 {
 		return res, fail(WrongSignature, c.header, "signature does not match the body under any configured secret")
 	}
@@ -368,40 +358,62 @@ func (c *Check) MatchExpired(err error, body io.Reader) error {
 	if _, rerr := io.Copy(io.MultiWriter(ws...), body); rerr != nil {
 		return err
 	}
+	if matched, _ := c.match(macs); matched >= 0 {
+		return expiredError(c.header, &keys[matched])
+	}
+	return err
+}
+
+// match finishes macs (the body written to each) and returns the index of
+// the first whose MAC is among the request's signatures, and that
+// signature, or -1. Every MAC is compared with every signature, in
+// constant time, whatever matches.
+func (c *Check) match(macs []hash.Hash) (int, []byte) {
 	matched := -1
+	var matchedSig []byte
 	for i, m := range macs {
 		writeParts(m, c.scheme.after, c.id, c.ts)
 		want := m.Sum(nil)
 		for _, sig := range c.sigs {
 			if hmac.Equal(sig, want) && matched < 0 {
-				matched = i
+				matched, matchedSig = i, sig
 			}
 		}
 	}
-	if matched < 0 {
-		return err
-	}
-	return expiredError(c.header, keys[matched])
+	return matched, matchedSig
 }
 
-// expiredKeys are the keys to try in MatchExpired: of those given to
-// Begin that are past their NotAfter (and not empty), the
-// MaxExpiredChecked that expired last, in the order they were given.
-func (c *Check) expiredKeys() []*Key {
-	var out []*Key
-	for i := range c.all {
-		k := &c.all[i]
-		if len(k.Secret) > 0 && !k.NotAfter.IsZero() && !c.now.Before(k.NotAfter) {
+// expiredKeys are the keys to try in MatchExpired: LastExpired of those
+// given to Begin.
+func (c *Check) expiredKeys() []Key { return LastExpired(c.all, c.now) }
+
+// LastExpired returns, in the order given, the keys (not empty) past their
+// NotAfter at now, at most the MaxExpiredChecked that expired last: the
+// ones MatchExpired tries.
+func LastExpired(keys []Key, now time.Time) []Key {
+	var out []Key
+	for _, k := range keys {
+		if len(k.Secret) > 0 && !k.NotAfter.IsZero() && !now.Before(k.NotAfter) {
 			out = append(out, k)
 		}
 	}
 	if len(out) <= MaxExpiredChecked {
 		return out
 	}
-	last := slices.Clone(out)
-	slices.SortStableFunc(last, func(a, b *Key) int { return b.NotAfter.Compare(a.NotAfter) })
-	last = last[:MaxExpiredChecked]
-	return slices.DeleteFunc(out, func(k *Key) bool { return !slices.Contains(last, k) })
+	// The positions of the MaxExpiredChecked that expired last, then
+	// back in the order given.
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return out[b].NotAfter.Compare(out[a].NotAfter) })
+	idx = idx[:MaxExpiredChecked]
+	slices.Sort(idx)
+	kept := make([]Key, len(idx))
+	for i, j := range idx {
+		kept[i] = out[j]
+	}
+	return kept
 }
 
 func expiredError(header string, k *Key) *Error {
