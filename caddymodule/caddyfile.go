@@ -11,7 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
-	"github.com/hookguard/hookguard/verifier"
+	"github.com/hookguard/hookguard/preset"
 )
 
 func init() {
@@ -202,12 +202,12 @@ func (s *WebhookSign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets *[]Secret, book lineBook) (*caddyfile.Dispenser, error) {
 	d.Next() // directive name
 	if !d.NextArg() {
-		return nil, d.Errf("%s needs a scheme: write %s <scheme> <secret>, with a scheme among %s, hmac, token", directive, directive, verifier.PresetList())
+		return nil, d.Errf("%s needs a scheme: write %s <scheme> <secret>, with a scheme among %s, hmac, token", directive, directive, preset.List())
 	}
 	*scheme = d.Val()
 	at := *d
 	if *scheme != "hmac" && *scheme != "token" {
-		if _, err := verifier.Preset(*scheme, verifier.Options{}); err != nil {
+		if _, err := preset.Get(*scheme, preset.Options{}); err != nil {
 			return nil, d.Errf("%v", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -86,7 +87,7 @@ func secretScheme(name string) (*verifier.Scheme, error) {
 	if name == "hmac" || name == "token" {
 		g.Header = "X-Signature" // any name: only the secret's format matters
 	}
-	return buildScheme(name, g, verifier.Options{})
+	return buildScheme(name, g, preset.Options{})
 }
 
 func secretCommand() *cobra.Command {
@@ -105,7 +106,7 @@ sign with) and how to store it goes to stderr.`,
 			return runSecret(cmd.OutOrStdout(), cmd.ErrOrStderr(), scheme, n)
 		},
 	}
-	c.Flags().StringVar(&scheme, "scheme", "standard", "scheme the secret is for: "+verifier.PresetList()+", hmac or token")
+	c.Flags().StringVar(&scheme, "scheme", "standard", "scheme the secret is for: "+preset.List()+", hmac or token")
 	c.Flags().IntVar(&n, "bytes", signer.DefaultSecretBytes, "random bytes in the secret")
 	return c
 }
@@ -164,7 +165,7 @@ func secretAdvice(scheme string) string {
 		fmt.Fprintf(&b, "Sending: to sign webhooks you send, give it to the receiver, and sign with\n%s", directive("webhook_sign"))
 	}
 	fmt.Fprintf(&b, "Or from the environment: {env.WEBHOOK_SECRET}, not {$WEBHOOK_SECRET}: that copies the secret into the JSON config.\n")
-	fmt.Fprintf(&b, "Another scheme: --scheme <name> (%s, hmac or token).\n", verifier.PresetList())
+	fmt.Fprintf(&b, "Another scheme: --scheme <name> (%s, hmac or token).\n", preset.List())
 	return b.String()
 }
 
@@ -338,7 +339,7 @@ func (k *keyFlags) load(s *verifier.Scheme, installKey []byte) ([]verifier.Key, 
 }
 
 func registerSchemeFlags(c *cobra.Command, scheme *string, g *SchemeFields) {
-	c.Flags().StringVar(scheme, "scheme", "standard", "scheme: "+verifier.PresetList()+", hmac or token")
+	c.Flags().StringVar(scheme, "scheme", "standard", "scheme: "+preset.List()+", hmac or token")
 	c.Flags().StringVar(&g.Header, "header", "", "hmac/token: signature or token header")
 	c.Flags().StringVar(&g.Algorithm, "algorithm", "", "hmac: sha1, sha256 or sha512")
 	c.Flags().StringVar(&g.Encoding, "encoding", "", "hmac: hex, base64 or base64url")
@@ -435,7 +436,7 @@ type signRequest struct {
 }
 
 func runSign(out, errOut io.Writer, req signRequest) error {
-	s, err := buildScheme(req.scheme, req.fields, verifier.Options{})
+	s, err := buildScheme(req.scheme, req.fields, preset.Options{})
 	if err != nil {
 		return err
 	}
@@ -534,7 +535,7 @@ func runSign(out, errOut io.Writer, req signRequest) error {
 	}
 	if r.URL.Scheme == "http" && !isLoopbackHost(r.URL.Hostname()) {
 		what := "the signature"
-		if s.Format == verifier.FormatToken {
+		if s.Compares() {
 			what = "the token, the secret itself,"
 		}
 		fmt.Fprintf(errOut, "warning: --send uses plain http to %s: %s and the body cross the network unencrypted\n", r.URL.Host, what)
@@ -673,7 +674,7 @@ type verifyRequest struct {
 }
 
 func runVerify(out io.Writer, req verifyRequest) error {
-	s, err := buildScheme(req.scheme, req.fields, verifier.Options{LegacySHA1: req.legacy})
+	s, err := buildScheme(req.scheme, req.fields, preset.Options{LegacySHA1: req.legacy})
 	if err != nil {
 		return err
 	}
@@ -692,7 +693,7 @@ func runVerify(out io.Writer, req verifyRequest) error {
 	if req.atGiven {
 		o.Clock = "--at"
 	}
-	if _, err := s.ExplainWith(out, capture.Header, capture.Body, ks, o); err != nil {
+	if _, err := verifier.ExplainWith(s, out, verifier.Request{Method: capture.Method, URL: capture.URL, Header: capture.Header}, capture.Body, ks, o); err != nil {
 		if hint := schemeHint(s, req.schemeGiven, capture.Header); hint != "" {
 			fmt.Fprintf(out, "hint:      %s\n", hint)
 		}
@@ -714,11 +715,11 @@ func schemeHint(s *verifier.Scheme, given bool, h http.Header) string {
 	}
 	var headers []string           // the capture's signature headers of other presets, in order
 	flags := map[string][]string{} // for each, the flags that check it
-	for _, name := range verifier.PresetNames() {
+	for _, name := range preset.Names() {
 		if name == s.Name {
 			continue
 		}
-		p, err := verifier.Preset(name, verifier.Options{})
+		p, err := preset.Get(name, preset.Options{})
 		if err != nil {
 			continue
 		}
@@ -726,7 +727,7 @@ func schemeHint(s *verifier.Scheme, given bool, h http.Header) string {
 		header, ok := signatureHeaderIn(p, h)
 		if !ok && name == "github" {
 			// GitHub's legacy SHA-1 header, if that is all there is.
-			if p, err = verifier.Preset(name, verifier.Options{LegacySHA1: true}); err == nil {
+			if p, err = preset.Get(name, preset.Options{LegacySHA1: true}); err == nil {
 				header, ok = signatureHeaderIn(p.Fallback, h)
 				flag += " --legacy-sha1"
 			}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -68,7 +69,7 @@ func TestSignCommandHeaderFlag(t *testing.T) {
 func TestSignCommandAt(t *testing.T) {
 	secret := "kX3vQ9mR2pL8nT5wY7zB4cF6"
 	path := writeSecret(t, secret)
-	s, _ := verifier.Preset("slack", verifier.Options{})
+	s, _ := preset.Get("slack", preset.Options{})
 	keys := []verifier.Key{{Secret: []byte(secret)}}
 	body := "token=abc"
 	then := time.Unix(1_700_000_000, 0)
@@ -81,10 +82,10 @@ func TestSignCommandAt(t *testing.T) {
 		if h.Get("X-Slack-Request-Timestamp") != "1700000000" {
 			t.Errorf("%v: timestamp %q", flag, h.Get("X-Slack-Request-Timestamp"))
 		}
-		if _, err := s.Verify(h, []byte(body), keys, s.Tolerance, then); err != nil {
+		if _, err := verifier.Verify(s, h, []byte(body), keys, s.Tolerance, then); err != nil {
 			t.Errorf("%v: does not verify as of then: %v", flag, err)
 		}
-		if _, err := s.Verify(h, []byte(body), keys, s.Tolerance, time.Now()); !errors.Is(err, &verifier.Error{Reason: verifier.StaleTimestamp}) {
+		if _, err := verifier.Verify(s, h, []byte(body), keys, s.Tolerance, time.Now()); !errors.Is(err, &verifier.Error{Reason: verifier.StaleTimestamp}) {
 			t.Errorf("%v: not stale now: %v", flag, err)
 		}
 		if !strings.Contains(stderr, "note: signed as of 2023-11-14T22:13:20Z") || !strings.Contains(stderr, "refuses it as stale (slack's default: 5m0s)") {
@@ -107,12 +108,12 @@ func TestSignCommandAt(t *testing.T) {
 func TestSignCommandCACert(t *testing.T) {
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	path := writeSecret(t, secret)
-	s, _ := verifier.Preset("standard", verifier.Options{})
+	s, _ := preset.Get("standard", preset.Options{})
 	key, _ := s.DecodeSecret(secret)
 	var got []byte
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = io.ReadAll(r.Body)
-		if _, err := s.Verify(r.Header, got, []verifier.Key{{Secret: key}}, s.Tolerance, time.Now()); err != nil {
+		if _, err := verifier.Verify(s, r.Header, got, []verifier.Key{{Secret: key}}, s.Tolerance, time.Now()); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 		}
 	}))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -138,16 +139,16 @@ func TestSignCommandPrintsAndSends(t *testing.T) {
 		name, value, _ := strings.Cut(line, ": ")
 		h.Add(name, value)
 	}
-	s, _ := verifier.Preset("standard", verifier.Options{})
+	s, _ := preset.Get("standard", preset.Options{})
 	key, _ := s.DecodeSecret(secret)
-	if _, err := s.Verify(h, []byte(body), []verifier.Key{{Secret: key}}, s.Tolerance, time.Now()); err != nil {
+	if _, err := verifier.Verify(s, h, []byte(body), []verifier.Key{{Secret: key}}, s.Tolerance, time.Now()); err != nil {
 		t.Fatalf("printed headers do not verify: %v\n%s", err, out)
 	}
 
 	var got []byte
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = io.ReadAll(r.Body)
-		if _, err := s.Verify(r.Header, got, []verifier.Key{{Secret: key}}, s.Tolerance, time.Now()); err != nil {
+		if _, err := verifier.Verify(s, r.Header, got, []verifier.Key{{Secret: key}}, s.Tolerance, time.Now()); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 		}
 	}))
@@ -168,7 +169,7 @@ func TestVerifyCommandExplains(t *testing.T) {
 	secret := "kX3vQ9mR2pL8nT5wY7zB4cF6"
 	path := writeSecret(t, secret)
 	other := writeSecret(t, "zzX3vQ9mR2pL8nT5wY7zB4cF")
-	s, _ := verifier.Preset("slack", verifier.Options{})
+	s, _ := preset.Get("slack", preset.Options{})
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte("token=abc&team_id=T1\n")
 	h := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Time: now})

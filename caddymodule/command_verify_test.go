@@ -9,8 +9,8 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 // TestVerifyCommandStaleCapture (issue 12, item 7): a stale capture still
@@ -23,7 +23,7 @@ func TestVerifyCommandStaleCapture(t *testing.T) {
 	secret := "kX3vQ9mR2pL8nT5wY7zB4cF6"
 	path := writeSecret(t, secret)
 	other := writeSecret(t, "zzX3vQ9mR2pL8nT5wY7zB4cF")
-	s, _ := verifier.Preset("slack", verifier.Options{})
+	s, _ := preset.Get("slack", preset.Options{})
 	body := []byte("token=abc&team_id=T1")
 	capture := rawCapture(signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Time: time.Unix(1_700_000_000, 0)}), body)
 	cases := []struct {

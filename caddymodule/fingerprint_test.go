@@ -15,8 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 // testStorage is the storage unit tests keep the fingerprint key in: one
@@ -131,7 +131,7 @@ func TestVerifyCommandFingerprints(t *testing.T) {
 	t.Cleanup(func() { cliStorage = saved })
 
 	strong, weak := "kX3vQ9mR2pL8nT5wY7zB4cF6", "Password1234567890!"
-	s, _ := verifier.Preset("slack", verifier.Options{})
+	s, _ := preset.Get("slack", preset.Options{})
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte("token=abc&team_id=T1")
 	capture := func(secret string) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -25,8 +26,8 @@ func TestReplayKeyPerPreset(t *testing.T) {
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)
-	for _, name := range verifier.PresetNames() {
-		s, err := verifier.Preset(name, verifier.Options{})
+	for _, name := range preset.Names() {
+		s, err := preset.Get(name, preset.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +36,7 @@ func TestReplayKeyPerPreset(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now})
-		res, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+		res, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

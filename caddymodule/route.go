@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/spool"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -43,6 +47,7 @@ type route struct {
 	// request that needs a spool file.
 	spoolErrors *rejectionLog
 	refusal     string // the log message of a refused request
+	publicURL   string // scheme://host[:port] the sender calls, if not the request's own
 	now         func() time.Time
 
 	// For the admin API (admin.go): when the route was loaded, and the
@@ -60,7 +65,7 @@ type routeConfig struct {
 	scheme  string
 	name    string
 	fields  SchemeFields
-	options verifier.Options
+	options preset.Options
 	maxBody int64
 	body    BodyOptions
 	refusal string
@@ -405,4 +410,45 @@ func clip(s string) string {
 		return s
 	}
 	return s[:maxLogged] + "…(cut)"
+}
+
+// request is what the route's scheme may sign of r besides the body: its
+// method, headers and, where the scheme needs it, the URL the sender
+// called.
+func (rt *route) request(r *http.Request) scheme.Request {
+	req := scheme.Request{Method: r.Method, Header: r.Header}
+	if s := rt.scheme; s.UsesURL() || s.Strategy != nil || s.Handshake != nil {
+		req.URL = rt.requestURL(r)
+	}
+	return req
+}
+
+// requestURL rebuilds the URL the sender called: the scheme from TLS and
+// the Host header, or public_url's scheme and host for a route behind
+// another proxy or a tunnel; and the request-target as it arrived, before
+// any rewrite changed it.
+func (rt *route) requestURL(r *http.Request) string {
+	uri := r.RequestURI
+	if or, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && or.RequestURI != "" {
+		uri = or.RequestURI
+	}
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	if !strings.HasPrefix(uri, "/") {
+		// An absolute-form target ("POST https://host/path"): only its
+		// path and query, since scheme and host come from below.
+		if u, err := url.Parse(uri); err == nil && u.Host != "" {
+			uri = u.RequestURI()
+		}
+	}
+	base := rt.publicURL
+	if base == "" {
+		sch := "http"
+		if r.TLS != nil {
+			sch = "https"
+		}
+		base = sch + "://" + r.Host
+	}
+	return base + uri
 }

@@ -2,8 +2,9 @@ package caddymodule
 
 import (
 	"fmt"
-	"time"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -33,10 +34,10 @@ type SchemeFields struct {
 func (g SchemeFields) empty() bool { return g == SchemeFields{} }
 
 // buildScheme returns the named preset, or the generic scheme g describes.
-func buildScheme(name string, g SchemeFields, o verifier.Options) (*verifier.Scheme, error) {
+func buildScheme(name string, g SchemeFields, o preset.Options) (*verifier.Scheme, error) {
 	switch name {
 	case "":
-		return nil, fmt.Errorf("no scheme given (use one of %s, hmac or token)", verifier.PresetList())
+		return nil, fmt.Errorf("no scheme given (use one of %s, hmac or token)", preset.List())
 	case "hmac", "token":
 		if g.Header == "" {
 			return nil, fmt.Errorf("scheme %s needs a header: the name of the header that carries the %s", name, map[string]string{"hmac": "signature", "token": "token"}[name])
@@ -48,7 +49,7 @@ func buildScheme(name string, g SchemeFields, o verifier.Options) (*verifier.Sch
 		if o.LegacySHA1 && name != "github" {
 			return nil, fieldErrorf("legacy_sha1", "legacy_sha1 is only for the github scheme")
 		}
-		return verifier.Preset(name, o)
+		return preset.Get(name, o)
 	}
 	s := &verifier.Scheme{
 		Name:       name,
@@ -58,18 +59,26 @@ func buildScheme(name string, g SchemeFields, o verifier.Options) (*verifier.Sch
 		if g.Algorithm != "" || g.Encoding != "" || g.Prefix != "" || g.SignedContent != "" || g.TimestampHeader != "" {
 			return nil, fmt.Errorf("scheme token takes only header and id_header: a token is compared as sent")
 		}
-		s.Format = verifier.FormatToken
+		s.Format, s.Algorithm = scheme.Token{}, scheme.Compare{}
 		return s, s.Init()
 	}
-	s.Algorithm, s.Encoding, s.Prefix, s.Content = g.Algorithm, verifier.Encoding(g.Encoding), g.Prefix, g.SignedContent
-	if s.Algorithm == "" {
-		s.Algorithm = "sha256"
+	alg := g.Algorithm
+	if alg == "" {
+		alg = "sha256"
 	}
+	mac, ok := scheme.HMACNamed(alg)
+	if !ok {
+		return nil, fmt.Errorf("scheme %s: unknown algorithm %q (use sha1, sha256 or sha512)", name, alg)
+	}
+	s.Format, s.Algorithm, s.Encoding, s.Content = scheme.Single{Prefix: g.Prefix}, mac, scheme.Encoding(g.Encoding), g.SignedContent
 	if s.Encoding == "" {
-		s.Encoding = verifier.Hex
+		s.Encoding = scheme.Hex
+	}
+	if s.Encoding == scheme.Raw {
+		return nil, fmt.Errorf("scheme %s: unknown encoding %q (use hex, base64 or base64url)", name, g.Encoding)
 	}
 	if g.TimestampHeader != "" {
-		s.Tolerance = 5 * time.Minute
+		s.Tolerance = scheme.DefaultTolerance
 	}
 	return s, s.Init()
 }

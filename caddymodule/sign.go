@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -135,7 +136,7 @@ func (s *WebhookSign) Provision(ctx caddy.Context) error {
 	// dropped too; signing itself uses the scheme's main header only.
 	rt, err := newRoute(ctx, routeConfig{
 		handler: "sign", scheme: s.Scheme, name: s.Name, fields: s.SchemeFields,
-		options: verifier.Options{LegacySHA1: s.Scheme == "github"}, maxBody: s.MaxBody, body: s.BodyOptions,
+		options: preset.Options{LegacySHA1: s.Scheme == "github"}, maxBody: s.MaxBody, body: s.BodyOptions,
 		refusal: "webhook not signed", now: s.clock,
 	})
 	if err != nil {
@@ -188,7 +189,7 @@ func (s *WebhookSign) Cleanup() error {
 func (s *WebhookSign) Validate() error {
 	noSecret := "no secret is configured: generate one with " + subcommand("secret") + ", store it in a file or an environment variable and write webhook_sign " +
 		s.Scheme + " {file./path} (or {env.NAME})"
-	_, err := validateShared(s.Scheme, s.SchemeFields, verifier.Options{}, s.Secrets, s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
+	_, err := validateShared(s.Scheme, s.SchemeFields, preset.Options{}, s.Secrets, s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
 	if err == nil {
 		for i, k := range s.KeepHeaders {
 			if err = checkKeepHeader(k); err != nil {
@@ -229,17 +230,8 @@ func (s *WebhookSign) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		return next.ServeHTTP(w, r)
 	}
 	now := s.route.now()
-	keys := make([][]byte, 0, len(s.route.keys))
-	label := ""
-	for _, k := range s.route.keys {
-		if k.NotAfter.IsZero() || now.Before(k.NotAfter) {
-			if label == "" {
-				label = k.Label
-			}
-			keys = append(keys, k.Secret)
-		}
-	}
-	if len(keys) == 0 {
+	usable, _ := scheme.Usable(s.route.keys, now)
+	if len(usable) == 0 {
 		return s.route.refuseUnread(w, r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
 	// Signed as it is read, in one pass: the body may be spooled to a file.
@@ -249,12 +241,22 @@ func (s *WebhookSign) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	if d := verifiedOf(r); d != nil {
 		id = d.outgoingID()
 	}
-	signing := signer.Begin(s.route.scheme, keys, id, now)
+	label := usable[0].Label
+	keys := make([]scheme.Key, len(usable))
+	for i, k := range usable {
+		keys[i] = *k
+	}
+	signing := signer.Begin(s.route.scheme, keys, signer.Message{ID: id, Time: now, Method: r.Method, URL: s.route.requestURL(r)})
 	body, err := s.route.body(w, r, signing)
 	if err != nil {
 		return err
 	}
-	for name, vals := range signing.Header() {
+	h, err := signing.Header()
+	if err != nil {
+		body.Release()
+		return s.route.refuseUnread(w, r, http.StatusInternalServerError, err)
+	}
+	for name, vals := range h {
 		r.Header[name] = vals
 	}
 	restoreBody(r, body)
@@ -262,7 +264,7 @@ func (s *WebhookSign) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	s.route.count("signed", label)
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("http.webhook.id", id)
-	repl.Set("http.webhook.timestamp", strconv.FormatInt(now.Unix(), 10))
+	repl.Set("http.webhook.timestamp", s.route.scheme.Time.Format(now))
 	repl.Set("http.webhook.scheme", s.Scheme)
 	repl.Set("http.webhook.key", label)
 	return next.ServeHTTP(w, r)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -43,7 +44,7 @@ const maxSize = 1 << 40
 // validateShared checks what webhook_verify and webhook_sign have in
 // common, and returns the scheme it built. noSecret is the error for a
 // route with no secret and no insecure_unsigned.
-func validateShared(scheme string, g SchemeFields, o verifier.Options, secrets []Secret, unsigned bool, maxBody int64, body BodyOptions, noSecret string) (*verifier.Scheme, error) {
+func validateShared(scheme string, g SchemeFields, o preset.Options, secrets []Secret, unsigned bool, maxBody int64, body BodyOptions, noSecret string) (*verifier.Scheme, error) {
 	s, err := buildScheme(scheme, g, o)
 	if err != nil {
 		return nil, err
@@ -100,7 +101,7 @@ func (v *WebhookVerify) Validate() error {
 }
 
 func (v *WebhookVerify) validate() error {
-	o := verifier.Options{LegacySHA1: v.LegacySHA1}
+	o := preset.Options{LegacySHA1: v.LegacySHA1}
 	noSecret := "no secret is configured: write webhook_verify " + v.Scheme + " {env.WEBHOOK_SECRET} (or {file./path}), or add insecure_unsigned for development only"
 	s, err := validateShared(v.Scheme, v.SchemeFields, o, v.Secrets, v.InsecureUnsigned, v.MaxBody, v.BodyOptions, noSecret)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/spool"
 	"github.com/hookguard/hookguard/verifier"
@@ -144,7 +145,7 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	}
 	rt, err := newRoute(ctx, routeConfig{
 		handler: "verify", scheme: v.Scheme, name: v.Name, fields: v.SchemeFields,
-		options: verifier.Options{LegacySHA1: v.LegacySHA1}, maxBody: v.MaxBody, body: v.BodyOptions,
+		options: preset.Options{LegacySHA1: v.LegacySHA1}, maxBody: v.MaxBody, body: v.BodyOptions,
 		refusal: "webhook rejected", now: v.clock,
 	})
 	if err != nil {
@@ -182,10 +183,10 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	}
 	// A token is the secret itself: it never goes on, where Caddy's own
 	// proxy and access logs would record it.
-	if v.StripSignature || s.Format == verifier.FormatToken {
+	if v.StripSignature || s.Compares() {
 		v.strip = headerNames(s, false)
 	}
-	if s.Format == verifier.FormatToken {
+	if s.Compares() {
 		v.warnAccessLog(ctx)
 	}
 	v.protect = append(s.Names(), "Content-Type")
@@ -262,7 +263,7 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return next.ServeHTTP(w, r)
 	}
 	start := time.Now()
-	check, err := v.route.scheme.Begin(r.Header, v.checked, v.tolerance, v.route.now())
+	check, err := verifier.Begin(v.route.scheme, v.route.request(r), v.checked, v.tolerance, v.route.now())
 	if err != nil {
 		v.route.observe(start, err)
 		return v.route.refuseUnread(w, r, http.StatusUnauthorized, err)

@@ -18,8 +18,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 func provision(t *testing.T, v *WebhookVerify) error {
@@ -60,7 +60,7 @@ func request(body io.Reader, h http.Header) (*http.Request, *caddy.Replacer) {
 
 func signedGitHub(t testing.TB, secret string, body []byte) http.Header {
 	t.Helper()
-	s, err := verifier.Preset("github", verifier.Options{})
+	s, err := preset.Get("github", preset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func TestCaddyfileErrors(t *testing.T) {
 			site: `
 	webhook_verify githib {env.SECRET} # <-
 `,
-			want: []string{`unknown scheme "githib"`, "github", "stripe", "hmac / token"},
+			want: []string{`unknown scheme "githib"`, "did you mean github or gitlab?", "webhook schemes", "hmac and token"},
 		},
 		{
 			name: "missing_secret",

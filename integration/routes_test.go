@@ -16,8 +16,8 @@ import (
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/hookguard/hookguard/caddymodule"
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 // maxBody is the max_body of the test routes, small enough that sending
@@ -61,7 +61,7 @@ type route struct {
 // presetSigner signs with signer.Sign and the named preset.
 func presetSigner(t testing.TB, name string) signFunc {
 	t.Helper()
-	s, err := verifier.Preset(name, verifier.Options{})
+	s, err := preset.Get(name, preset.Options{})
 	if err != nil {
 		t.Fatalf("preset %s: %v", name, err)
 	}
@@ -289,7 +289,7 @@ func (g *gateway) route(t *testing.T, name string) *route {
 func fingerprint(t testing.TB, scheme, block, secret string) string {
 	key := []byte(secret)
 	if block == "" { // presets; hmac and token use the secret as is
-		s, err := verifier.Preset(scheme, verifier.Options{})
+		s, err := preset.Get(scheme, preset.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

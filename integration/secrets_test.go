@@ -21,8 +21,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/hookguard/hookguard/caddymodule"
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 // debugLogOptions is globalOptions with every log line, debug included,
@@ -46,7 +46,7 @@ func loadFullConfig(t *testing.T, caddyfile string) {
 // written, its key bytes, and both in hex and every base64 alphabet.
 func secretForms(t *testing.T, scheme, secret string) []string {
 	t.Helper()
-	s, err := verifier.Preset(scheme, verifier.Options{})
+	s, err := preset.Get(scheme, preset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 `, httpPort, up.addr(), up.addr(), up.addr(), literal, up.addr(), up.addr(), signFile, up.addr(), up.addr())
 	loadFullConfig(t, config)
 
-	stdScheme, _ := verifier.Preset("standard", verifier.Options{})
+	stdScheme, _ := preset.Get("standard", preset.Options{})
 	stdKey, _ := stdScheme.DecodeSecret(std)
 	var computed []string // signatures the gateway computed for rejected requests
 	ghSig := func(secret string, body []byte) string {
@@ -450,7 +450,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	skipShort(t)
 	up := newUpstream(t)
 	a, b := whsecSecret(t), whsecSecret(t)
-	scheme, _ := verifier.Preset("standard", verifier.Options{})
+	scheme, _ := preset.Get("standard", preset.Options{})
 	keyA, _ := scheme.DecodeSecret(a)
 	keyB, _ := scheme.DecodeSecret(b)
 

@@ -35,8 +35,8 @@ import (
 	"github.com/stripe/stripe-go/v85/webhook"
 	svix "github.com/svix/svix-webhooks/go"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 // This file holds the helpers of sign_test.go: webhook receivers that
@@ -188,7 +188,7 @@ func selfSignedCert(t *testing.T, host string, isCA bool) tls.Certificate {
 // signSecret is a fresh strong secret in the format scheme wants.
 func signSecret(t testing.TB, scheme string) string {
 	t.Helper()
-	s, err := verifier.Preset(scheme, verifier.Options{})
+	s, err := preset.Get(scheme, preset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

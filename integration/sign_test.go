@@ -16,8 +16,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stripe/stripe-go/v85/webhook"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
-	"github.com/hookguard/hookguard/verifier"
 )
 
 // The tests of webhook_sign: a real Caddyfile whose routes sign outgoing
@@ -565,7 +565,7 @@ func TestSignBinary(t *testing.T) {
 			if _, err := standardwebhooks.NewWebhook(secret); err != nil {
 				t.Errorf("standard-webhooks refuses the generated secret: %v", err)
 			}
-			s, _ := verifier.Preset("standard", verifier.Options{})
+			s, _ := preset.Get("standard", preset.Options{})
 			if err := signer.CheckSchemeKey(s, secret).Err(); err != nil {
 				t.Errorf("the generated secret is weak: %v", err)
 			}

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"github.com/hookguard/hookguard/verifier"
+	"github.com/hookguard/hookguard/scheme"
 )
 
 // DefaultSecretBytes is how many random bytes a generated secret holds.
@@ -15,7 +15,7 @@ const DefaultSecretBytes = 32
 // the format scheme s expects: whsec_ + base64 for Standard Webhooks and
 // Svix (and Stripe's whsec_ look), URL-safe base64 otherwise. Any secret it
 // returns passes CheckSchemeKey.
-func GenerateSecret(s *verifier.Scheme, n int) (string, error) {
+func GenerateSecret(s *scheme.Scheme, n int) (string, error) {
 	if n < MinSecretLength {
 		return "", fmt.Errorf("a secret needs at least %d random bytes, got %d", MinSecretLength, n)
 	}
@@ -29,10 +29,10 @@ func GenerateSecret(s *verifier.Scheme, n int) (string, error) {
 		}
 		var secret string
 		switch {
-		case s != nil && s.Secret == verifier.SecretWhsec:
+		case s != nil && s.Secret == scheme.SecretWhsec:
 			secret = "whsec_" + base64.StdEncoding.EncodeToString(b)
-		case s != nil && s.Name == "stripe":
-			secret = "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+		case s != nil:
+			secret = s.SecretPrefix + base64.RawURLEncoding.EncodeToString(b)
 		default:
 			secret = base64.RawURLEncoding.EncodeToString(b)
 		}

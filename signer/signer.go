@@ -1,5 +1,5 @@
 // Package signer signs webhook bodies with the scheme descriptions of
-// package verifier, so that a scheme is described once and used in both
+// package scheme, so that a scheme is described once and used in both
 // directions.
 package signer
 
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookguard/hookguard/verifier"
+	"github.com/hookguard/hookguard/scheme"
 )
 
 // Message is what gets signed.
@@ -21,16 +21,39 @@ type Message struct {
 	ID string
 	// Time is the signing time for timestamped schemes.
 	Time time.Time
+	// Method and URL are the request's method and the URL it is sent to,
+	// for schemes that sign them.
+	Method, URL string
 }
 
-// Sign returns the headers that carry the signatures of m under each key,
-// for a scheme's first header set. Schemes that hold one signature per
-// header (everything but Standard Webhooks, Svix and Stripe) sign with the
-// first key only.
-func Sign(s *verifier.Scheme, keys [][]byte, m Message) http.Header {
-	g := Begin(s, keys, m.ID, m.Time)
+// Sign returns the headers that carry the signatures of m under each
+// shared secret, for a scheme's first header set. Schemes that hold one
+// signature per header (everything but Standard Webhooks, Svix, Stripe and
+// their kind) sign with the first secret only. For key pairs, use SignKeys.
+func Sign(s *scheme.Scheme, secrets [][]byte, m Message) http.Header {
+	h, err := SignKeys(s, Secrets(secrets...), m)
+	if err != nil {
+		// Only a key pair without its private key, or a sender whose
+		// signature is in the body, fails; neither has a shared secret.
+		return http.Header{}
+	}
+	return h
+}
+
+// SignKeys returns the headers that carry the signatures of m under keys.
+func SignKeys(s *scheme.Scheme, keys []scheme.Key, m Message) (http.Header, error) {
+	g := Begin(s, keys, m)
 	g.Write(m.Body)
 	return g.Header()
+}
+
+// Secrets makes keys of shared secrets, labelled by position.
+func Secrets(secrets ...[]byte) []scheme.Key {
+	keys := make([]scheme.Key, len(secrets))
+	for i, s := range secrets {
+		keys[i] = scheme.Key{Secret: s}
+	}
+	return keys
 }
 
 // NewID returns a fresh random message id in the "msg_" style Standard

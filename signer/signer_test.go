@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -19,7 +21,7 @@ import (
 func randomSecret(t *testing.T, r *rand.Rand, s *verifier.Scheme) (string, []byte) {
 	t.Helper()
 	var secret string
-	if s.Secret == verifier.SecretWhsec {
+	if s.Secret == scheme.SecretWhsec {
 		k := make([]byte, 1+r.Intn(64))
 		r.Read(k)
 		secret = base64.StdEncoding.EncodeToString(k)
@@ -71,9 +73,9 @@ func randomBody(r *rand.Rand) []byte {
 // Token schemes do not sign the body, so for them the flip must still pass.
 func TestSignVerifyProperty(t *testing.T) {
 	const iterations = 200
-	for _, name := range verifier.PresetNames() {
+	for _, name := range preset.Names() {
 		t.Run(name, func(t *testing.T) {
-			s, err := verifier.Preset(name, verifier.Options{})
+			s, err := preset.Get(name, preset.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +93,7 @@ func TestSignVerifyProperty(t *testing.T) {
 					keys = keys[1:]
 				}
 				now := msgTime.Add(time.Duration(r.Int63n(int64(4*time.Minute))) - 2*time.Minute)
-				res, err := s.Verify(h, body, keys, 5*time.Minute, now)
+				res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now)
 				if err != nil {
 					t.Fatalf("iteration %d: Sign → Verify failed: %v (body %d bytes, headers %v)", i, err, len(body), h)
 				}
@@ -120,8 +122,8 @@ func TestSignVerifyProperty(t *testing.T) {
 				for _, p := range positions {
 					flipped := append([]byte(nil), body...)
 					flipped[p] ^= byte(1 + r.Intn(255))
-					_, err := s.Verify(h, flipped, keys, 5*time.Minute, now)
-					if s.Format == verifier.FormatToken {
+					_, err := verifier.Verify(s, h, flipped, keys, 5*time.Minute, now)
+					if s.Compares() {
 						if err != nil {
 							t.Fatalf("iteration %d: token scheme depends on the body: %v", i, err)
 						}
@@ -135,18 +137,18 @@ func TestSignVerifyProperty(t *testing.T) {
 					}
 				}
 				// One byte more or less is a different body too.
-				if s.Format != verifier.FormatToken {
-					if _, err := s.Verify(h, append(append([]byte(nil), body...), 0), keys, 5*time.Minute, now); err == nil {
+				if !s.Compares() {
+					if _, err := verifier.Verify(s, h, append(append([]byte(nil), body...), 0), keys, 5*time.Minute, now); err == nil {
 						t.Fatalf("iteration %d: appended byte verifies", i)
 					}
 					if len(body) > 0 {
-						if _, err := s.Verify(h, body[:len(body)-1], keys, 5*time.Minute, now); err == nil {
+						if _, err := verifier.Verify(s, h, body[:len(body)-1], keys, 5*time.Minute, now); err == nil {
 							t.Fatalf("iteration %d: truncated body verifies", i)
 						}
 					}
 				}
 				// Only the signer's key verifies.
-				if _, err := s.Verify(h, body, []verifier.Key{{Label: "other", Secret: other}}, 5*time.Minute, now); err == nil && string(other) != string(key) {
+				if _, err := verifier.Verify(s, h, body, []verifier.Key{{Label: "other", Secret: other}}, 5*time.Minute, now); err == nil && string(other) != string(key) {
 					t.Fatalf("iteration %d: another key verifies", i)
 				}
 			}
@@ -167,7 +169,7 @@ func TestSignHeaders(t *testing.T) {
 	key := []byte("0123456789abcdef")
 	body := []byte("{}")
 
-	gh, _ := verifier.Preset("github", verifier.Options{})
+	gh, _ := preset.Get("github", preset.Options{})
 	h := signer.Sign(gh, [][]byte{key, []byte("second")}, signer.Message{Body: body, ID: "d-1"})
 	if got := h.Get("X-Hub-Signature-256"); !strings.HasPrefix(got, "sha256=") || len(got) != 7+64 {
 		t.Errorf("github signature %q", got)
@@ -176,11 +178,11 @@ func TestSignHeaders(t *testing.T) {
 		t.Errorf("github headers %v", h)
 	}
 	// One signature per header: the first key signs.
-	if _, err := gh.Verify(h, body, []verifier.Key{{Secret: []byte("second")}}, 0, now); err == nil {
+	if _, err := verifier.Verify(gh, h, body, []verifier.Key{{Secret: []byte("second")}}, 0, now); err == nil {
 		t.Error("single-signature scheme signed with the second key")
 	}
 
-	std, _ := verifier.Preset("standard", verifier.Options{})
+	std, _ := preset.Get("standard", preset.Options{})
 	h = signer.Sign(std, [][]byte{key, []byte("second-key")}, signer.Message{Body: body, ID: "msg_x", Time: now})
 	if h.Get("Webhook-Id") != "msg_x" || h.Get("Webhook-Timestamp") != "1614265330" {
 		t.Errorf("standard headers %v", h)
@@ -189,13 +191,13 @@ func TestSignHeaders(t *testing.T) {
 		t.Errorf("standard signature %q", h.Get("Webhook-Signature"))
 	}
 
-	st, _ := verifier.Preset("stripe", verifier.Options{})
+	st, _ := preset.Get("stripe", preset.Options{})
 	h = signer.Sign(st, [][]byte{key, []byte("second-key")}, signer.Message{Body: body, Time: now})
 	if got := h.Get("Stripe-Signature"); !regexp.MustCompile(`^t=1614265330,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$`).MatchString(got) {
 		t.Errorf("stripe signature %q", got)
 	}
 
-	gl, _ := verifier.Preset("gitlab", verifier.Options{})
+	gl, _ := preset.Get("gitlab", preset.Options{})
 	h = signer.Sign(gl, [][]byte{[]byte("tok")}, signer.Message{Body: body})
 	if h.Get("X-Gitlab-Token") != "tok" {
 		t.Errorf("gitlab token %v", h)
@@ -211,7 +213,7 @@ func TestSignHeaders(t *testing.T) {
 	if _, ok := h["Webhook-Signature"]; ok {
 		t.Errorf("signature without keys: %v", h)
 	}
-	if _, err := std.Verify(h, body, []verifier.Key{{Secret: key}}, 0, now); err == nil {
+	if _, err := verifier.Verify(std, h, body, []verifier.Key{{Secret: key}}, 0, now); err == nil {
 		t.Error("unsigned message verifies")
 	}
 	// Headers are canonical, as a real request's would be.

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/hookguard/hookguard/verifier"
+	"github.com/hookguard/hookguard/scheme"
 )
 
 // MinSecretLength is the shortest secret accepted for signing.
@@ -121,8 +121,8 @@ func (r Report) Err() error {
 // Standard Webhooks or Svix is a key: base64 of at least MinKeyBytes bytes
 // that look random (checkKey). Any other secret is checked as text by
 // CheckSecret.
-func CheckSchemeKey(s *verifier.Scheme, secret string) Report {
-	if s == nil || s.Secret != verifier.SecretWhsec {
+func CheckSchemeKey(s *scheme.Scheme, secret string) Report {
+	if s == nil || s.Secret != scheme.SecretWhsec {
 		return CheckSecret(secret)
 	}
 	return checkKey(s, secret)
@@ -131,7 +131,7 @@ func CheckSchemeKey(s *verifier.Scheme, secret string) Report {
 // checkKey judges a whsec_ key by its decoded bytes: the text of a base64
 // encoding says nothing of what was encoded (base64 of "Password1234567890!"
 // has plenty of variety and no word in it).
-func checkKey(s *verifier.Scheme, secret string) Report {
+func checkKey(s *scheme.Scheme, secret string) Report {
 	key, err := s.DecodeSecret(secret)
 	n := len(key)
 	length := Finding{Rule: RuleLength, OK: err == nil && n >= MinKeyBytes, Want: wantKeyLength,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -73,7 +75,7 @@ func TestEntropyEstimateOrdersSecrets(t *testing.T) {
 }
 
 func TestCheckSchemeKeyWhsec(t *testing.T) {
-	s, _ := verifier.Preset("standard", verifier.Options{})
+	s, _ := preset.Get("standard", preset.Options{})
 	if rep := CheckSchemeKey(s, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); !rep.OK() {
 		t.Fatalf("24-byte whsec secret refused: %v", rep.Err())
 	}
@@ -125,9 +127,9 @@ func TestWeakKeysInWhsecForm(t *testing.T) {
 		{"24 random bytes", whsec(random(24)), nil, nil},
 		{"64 random bytes", whsec(random(64)), nil, nil},
 	}
-	std, _ := verifier.Preset("standard", verifier.Options{})
-	svix, _ := verifier.Preset("svix", verifier.Options{})
-	gh, _ := verifier.Preset("github", verifier.Options{})
+	std, _ := preset.Get("standard", preset.Options{})
+	svix, _ := preset.Get("svix", preset.Options{})
+	gh, _ := preset.Get("github", preset.Options{})
 	for _, c := range cases {
 		for _, s := range []*verifier.Scheme{std, svix} {
 			rep := CheckSchemeKey(s, c.secret)
@@ -211,8 +213,8 @@ func TestEncodedTextIsJudged(t *testing.T) {
 		{"hex of strong text", hex.EncodeToString(strong), nil},
 		{"a password that is no encoding", string(weak), []Rule{RuleCommon}},
 	}
-	gh, _ := verifier.Preset("github", verifier.Options{})
-	stripe, _ := verifier.Preset("stripe", verifier.Options{})
+	gh, _ := preset.Get("github", preset.Options{})
+	stripe, _ := preset.Get("stripe", preset.Options{})
 	for _, c := range cases {
 		for _, rep := range []Report{CheckSecret(c.secret), CheckSchemeKey(gh, c.secret), CheckSchemeKey(stripe, c.secret)} {
 			if got := rules(rep.Broken()); strings.Join(got, ",") != strings.Join(rules(c.broken), ",") {
@@ -266,9 +268,9 @@ func TestRandomEncodedSecretsPass(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range verifier.PresetNames() {
-		s, _ := verifier.Preset(name, verifier.Options{})
-		if s.Secret == verifier.SecretWhsec {
+	for _, name := range preset.Names() {
+		s, _ := preset.Get(name, preset.Options{})
+		if s.Secret == scheme.SecretWhsec {
 			continue
 		}
 		for i := 0; i < 2000; i++ {
@@ -284,8 +286,8 @@ func TestRandomEncodedSecretsPass(t *testing.T) {
 }
 
 func TestGenerateSecret(t *testing.T) {
-	for _, name := range verifier.PresetNames() {
-		s, _ := verifier.Preset(name, verifier.Options{})
+	for _, name := range preset.Names() {
+		s, _ := preset.Get(name, preset.Options{})
 		seen := map[string]bool{}
 		for i := 0; i < 50; i++ {
 			secret, err := GenerateSecret(s, DefaultSecretBytes)
@@ -300,7 +302,7 @@ func TestGenerateSecret(t *testing.T) {
 				t.Fatalf("%s: generated secret fails the check", name)
 			}
 			key, err := s.DecodeSecret(secret)
-			if err != nil || (s.Secret == verifier.SecretWhsec && len(key) != DefaultSecretBytes) {
+			if err != nil || (s.Secret == scheme.SecretWhsec && len(key) != DefaultSecretBytes) {
 				t.Fatalf("%s: generated secret decodes to %d bytes, err %v", name, len(key), err)
 			}
 		}
@@ -315,7 +317,7 @@ func TestGenerateSecret(t *testing.T) {
 // whsec_" when nothing follows; the rule common says that the count is of
 // the characters outside the common parts, singular or plural.
 func TestDetailsSayWhatTheyMean(t *testing.T) {
-	s, _ := verifier.Preset("standard", verifier.Options{})
+	s, _ := preset.Get("standard", preset.Options{})
 	for secret, want := range map[string]string{
 		"whsec_!!!!notbase64": "not base64 after whsec_",
 		"whsec_abc":           "not base64 after whsec_",

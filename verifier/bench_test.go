@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -19,7 +20,7 @@ func BenchmarkVerify(b *testing.B) {
 	for _, name := range []string{"github", "standard"} {
 		for _, size := range []int{1 << 10, 1 << 20} {
 			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
-				s := mustPreset(b, name, verifier.Options{})
+				s := mustPreset(b, name, preset.Options{})
 				key := []byte("0123456789abcdef0123456789abcdef")
 				body := make([]byte, size)
 				rand.New(rand.NewSource(1)).Read(body)
@@ -29,7 +30,7 @@ func BenchmarkVerify(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {
-					if _, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil {
+					if _, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -46,7 +47,7 @@ func BenchmarkVerify(b *testing.B) {
 //	go test -run=^$ -bench=BenchmarkVerifyExpiredKey ./verifier/
 func BenchmarkVerifyExpiredKey(b *testing.B) {
 	now := time.Unix(1700000000, 0)
-	s := mustPreset(b, "github", verifier.Options{})
+	s := mustPreset(b, "github", preset.Options{})
 	current, old, stranger := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210"), []byte("not-a-configured-key-0123456789!")
 	keys := []verifier.Key{{Label: "current", Secret: current}, {Label: "old", Secret: old, NotAfter: now.Add(-time.Hour)}}
 	for _, size := range []int{1 << 10, 1 << 20} {
@@ -61,7 +62,7 @@ func BenchmarkVerifyExpiredKey(b *testing.B) {
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				for range b.N {
-					if _, err := s.Verify(h, body, keys, 5*time.Minute, now); (err == nil) != (c.name == "ok") {
+					if _, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); (err == nil) != (c.name == "ok") {
 						b.Fatal(err)
 					}
 				}

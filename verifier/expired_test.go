@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -16,7 +17,7 @@ import (
 // signedWith signs body for every kind of scheme, token schemes included
 // (whose "signature" is the secret itself).
 func signedWith(s *verifier.Scheme, key, body []byte, now time.Time) http.Header {
-	if s.Format == verifier.FormatToken {
+	if s.Compares() {
 		return hdr(s.HeaderSets[0].Signature, string(key))
 	}
 	return signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_expired", Time: now})
@@ -35,8 +36,8 @@ func TestExpiredSecretNamed(t *testing.T) {
 		{Label: "current", Secret: current},
 		{Label: "2026-q3", Secret: old, NotAfter: now.Add(-time.Hour)},
 	}
-	for _, name := range append(verifier.PresetNames(), "github-legacy") {
-		s := mustPreset(t, strings.TrimSuffix(name, "-legacy"), verifier.Options{LegacySHA1: strings.HasSuffix(name, "-legacy")})
+	for _, name := range append(preset.Names(), "github-legacy") {
+		s := mustPreset(t, strings.TrimSuffix(name, "-legacy"), preset.Options{LegacySHA1: strings.HasSuffix(name, "-legacy")})
 		sign := func(key []byte) http.Header { return signedWith(s, key, body, now) }
 		if name == "github-legacy" {
 			// Only the SHA-1 header: the fallback scheme is checked.
@@ -45,20 +46,20 @@ func TestExpiredSecretNamed(t *testing.T) {
 			}
 		}
 		t.Run(name, func(t *testing.T) {
-			res, err := s.Verify(sign(current), body, keys, 5*time.Minute, now)
+			res, err := verifier.Verify(s, sign(current), body, keys, 5*time.Minute, now)
 			if err != nil || res.Key != "current" {
 				t.Fatalf("current key: %+v, %v", res, err)
 			}
-			_, err = s.Verify(sign(stranger), body, keys, 5*time.Minute, now)
+			_, err = verifier.Verify(s, sign(stranger), body, keys, 5*time.Minute, now)
 			wantReason(t, err, verifier.WrongSignature)
 
-			_, err = s.Verify(sign(old), body, keys, 5*time.Minute, now)
+			_, err = verifier.Verify(s, sign(old), body, keys, 5*time.Minute, now)
 			wantExpired(t, err, "2026-q3")
 
 			// Streaming, as webhook_verify does: the expired key is only
 			// tried after Finish, on the body read again.
-			c, err := s.Begin(sign(old), keys, 5*time.Minute, now)
-			if s.Format == verifier.FormatToken {
+			c, err := verifier.Begin(s, verifier.Request{Header: sign(old)}, keys, 5*time.Minute, now)
+			if s.Compares() {
 				wantExpired(t, err, "2026-q3") // a token is known before the body
 				return
 			}
@@ -71,7 +72,7 @@ func TestExpiredSecretNamed(t *testing.T) {
 			wantExpired(t, c.MatchExpired(err, strings.NewReader(string(body))), "2026-q3")
 			// The body read again must be the body: another one does not
 			// match the expired key either.
-			c, _ = s.Begin(sign(old), keys, 5*time.Minute, now)
+			c, _ = verifier.Begin(s, verifier.Request{Header: sign(old)}, keys, 5*time.Minute, now)
 			c.Write(body)
 			_, err = c.Finish()
 			err = c.MatchExpired(err, strings.NewReader("tampered"))
@@ -105,12 +106,12 @@ func (r failingReader) Read([]byte) (int, error) {
 // every other error as it is.
 func TestMatchExpiredBounded(t *testing.T) {
 	now := time.Unix(1700000000, 0)
-	s := mustPreset(t, "github", verifier.Options{})
+	s := mustPreset(t, "github", preset.Options{})
 	body := []byte("{}")
 	current := []byte("current-secret-0123456789")
 	begin := func(signWith []byte, keys []verifier.Key) (*verifier.Check, error) {
 		t.Helper()
-		c, err := s.Begin(signer.Sign(s, [][]byte{signWith}, signer.Message{Body: body}), keys, 0, now)
+		c, err := verifier.Begin(s, verifier.Request{Header: signer.Sign(s, [][]byte{signWith}, signer.Message{Body: body})}, keys, 0, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,12 +159,12 @@ func TestMatchExpiredBounded(t *testing.T) {
 // signature matches an expired secret, by label, and what to do.
 func TestExplainExpiredSecret(t *testing.T) {
 	now := time.Unix(1700000000, 0)
-	s := mustPreset(t, "github", verifier.Options{})
+	s := mustPreset(t, "github", preset.Options{})
 	body := []byte("{}")
 	old := []byte("old-secret-0123456789abc")
 	keys := []verifier.Key{{Label: "current", Secret: []byte("current-secret-0123456789")}, {Label: "old", Secret: old, NotAfter: now.Add(-time.Minute)}}
 	var out strings.Builder
-	_, err := s.Explain(&out, signer.Sign(s, [][]byte{old}, signer.Message{Body: body}), body, keys, 0, now)
+	_, err := verifier.Explain(s, &out, signer.Sign(s, [][]byte{old}, signer.Message{Body: body}), body, keys, 0, now)
 	wantExpired(t, err, "old")
 	for _, want := range []string{`FAIL: expired_secret X-Hub-Signature-256: signature matches secret "old"`, "hint:      the sender still signs with a secret that has expired"} {
 		if !strings.Contains(out.String(), want) {

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hookguard/hookguard/scheme"
 )
 
 // Explain verifies a captured request and writes, line by line, why it
@@ -20,8 +22,8 @@ import (
 // digest, and, on a mismatch, whether a common change to the body in
 // transit (a trailing newline, line endings, JSON re-encoding) explains it.
 // It never writes a secret or an expected signature.
-func (s *Scheme) Explain(w io.Writer, h http.Header, body []byte, keys []Key, tolerance time.Duration, now time.Time) (Result, error) {
-	return s.ExplainWith(w, h, body, keys, ExplainOptions{Tolerance: tolerance, Now: now})
+func Explain(s *Scheme, w io.Writer, h http.Header, body []byte, keys []Key, tolerance time.Duration, now time.Time) (Result, error) {
+	return ExplainWith(s, w, Request{Header: h}, body, keys, ExplainOptions{Tolerance: tolerance, Now: now})
 }
 
 // ExplainOptions are how Explain judges a capture and how it speaks of it.
@@ -43,7 +45,8 @@ type ExplainOptions struct {
 // ExplainWith is Explain with options. A capture whose timestamp is out
 // of tolerance still has its signature checked (without the timestamp),
 // so the report says whether the timestamp is all that is wrong.
-func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key, o ExplainOptions) (Result, error) {
+func ExplainWith(s *Scheme, w io.Writer, r Request, body []byte, keys []Key, o ExplainOptions) (Result, error) {
+	h := r.Header
 	tolerance, now, clock := o.Tolerance, o.Now, o.Clock
 	if clock == "" {
 		clock = "this machine's clock"
@@ -61,7 +64,7 @@ func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key
 	}
 	fmt.Fprintf(w, "secrets:   %d tried: %s\n", len(keys), join(labels))
 
-	set, _ := s.headerSet(h)
+	set, _ := headerSet(s, h)
 	for _, name := range []string{set.Signature, set.Timestamp, set.ID} {
 		if name == "" {
 			continue
@@ -76,8 +79,8 @@ func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key
 		}
 	}
 	if ts := timestampOf(s, set, h); ts != "" && s.Timestamped() {
-		if sec, ok := ParseTimestamp(ts); ok {
-			skew := Skew(sec, now)
+		if sec, ok := s.Time.Parse(ts, false); ok {
+			skew := scheme.Skew(sec, now)
 			tol := "off"
 			if tolerance > 0 {
 				tol = tolerance.String()
@@ -86,7 +89,7 @@ func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key
 		}
 	}
 
-	res, err := s.Verify(h, body, keys, tolerance, now)
+	res, err := VerifyRequest(s, r, body, keys, tolerance, now)
 	if err == nil {
 		fmt.Fprintf(w, "PASS: signature matches under secret %s\n", res.Key)
 		return res, nil
@@ -98,19 +101,19 @@ func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key
 		fmt.Fprintln(w, "hint:      the sender still signs with a secret that has expired: have it switch to a current one (or, if it cannot yet, move that secret's not_after later)")
 	}
 	if errors.As(err, &ve) && ve.Reason == WrongSignature {
-		s.explainMismatch(w, h, body, keys, tolerance, now)
+		explainMismatch(s, w, r, body, keys, tolerance, now)
 	}
 	if errors.As(err, &ve) && (ve.Reason == StaleTimestamp || ve.Reason == FutureTimestamp) {
 		// The timestamp is one question, the signature another: a stale
 		// capture (a test replayed later, a queue drained late) can
 		// still show whether secret and body are right.
-		if res2, err2 := s.Verify(h, body, keys, 0, now); err2 == nil {
+		if res2, err2 := VerifyRequest(s, r, body, keys, 0, now); err2 == nil {
 			fmt.Fprintf(w, "signature: checked without the timestamp, it matches under secret %s: only the timestamp fails\n", res2.Key)
 		} else {
 			fmt.Fprintf(w, "signature: checked without the timestamp, it fails too: %v\n", err2)
 			var ve2 *Error
 			if errors.As(err2, &ve2) && ve2.Reason == WrongSignature {
-				s.explainMismatch(w, h, body, keys, 0, now)
+				explainMismatch(s, w, r, body, keys, 0, now)
 			}
 		}
 		if ts := timestampOf(s, set, h); o.AsOf != nil && ts != "" {
@@ -122,9 +125,9 @@ func (s *Scheme) ExplainWith(w io.Writer, h http.Header, body []byte, keys []Key
 
 // explainMismatch writes which common change to the body, if any,
 // explains a wrong signature.
-func (s *Scheme) explainMismatch(w io.Writer, h http.Header, body []byte, keys []Key, tolerance time.Duration, now time.Time) {
+func explainMismatch(s *Scheme, w io.Writer, r Request, body []byte, keys []Key, tolerance time.Duration, now time.Time) {
 	for _, alt := range bodyVariants(body) {
-		if _, err := s.Verify(h, alt.body, keys, tolerance, now); err == nil {
+		if _, err := VerifyRequest(s, r, alt.body, keys, tolerance, now); err == nil {
 			fmt.Fprintf(w, "hint:      the signature matches the body %s: %s\n", alt.what, alt.cause)
 			return
 		}
@@ -184,8 +187,8 @@ func timestampOf(s *Scheme, set Headers, h http.Header) string {
 	if set.Timestamp != "" {
 		return h.Get(set.Timestamp)
 	}
-	if s.Format == FormatStripe {
-		ts, _, _ := ParseStripe(h.Get(set.Signature))
+	if s.Format != nil && s.Format.CarriesTimestamp() {
+		_, ts, _ := s.Format.Parse(h.Get(set.Signature), s.Encoding)
 		return ts
 	}
 	return ""

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -16,7 +17,7 @@ import (
 // AsOf turns the capture's timestamp into the hint; Clock names the time
 // judged against, in the timestamp line and in a future failure.
 func TestExplainStale(t *testing.T) {
-	s := mustPreset(t, "slack", verifier.Options{})
+	s := mustPreset(t, "slack", preset.Options{})
 	body := []byte("token=abc")
 	m := hmac.New(sha256.New, []byte("kX3vQ9mR2pL8nT5wY7zB4cF6"))
 	m.Write([]byte("v0:1700000000:" + string(body)))
@@ -40,7 +41,7 @@ func TestExplainStale(t *testing.T) {
 	}
 	for _, c := range cases {
 		var b strings.Builder
-		if _, err := s.ExplainWith(&b, h, body, c.keys, c.o); err == nil {
+		if _, err := verifier.ExplainWith(s, &b, verifier.Request{Header: h}, body, c.keys, c.o); err == nil {
 			t.Fatalf("%s: passes", c.name)
 		}
 		for _, w := range c.want {

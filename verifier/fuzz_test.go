@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -33,7 +35,7 @@ func FuzzParseTimestamp(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, ok := verifier.ParseTimestamp(s)
+		n, ok := scheme.ParseTimestamp(s)
 		// Reference: 1 to 19 ASCII digits that strconv parses as an int64.
 		ref, err := strconv.ParseInt(s, 10, 64)
 		digits := len(s) > 0 && len(s) <= 19 && strings.Trim(s, "0123456789") == ""
@@ -62,9 +64,9 @@ func FuzzParseSingle(f *testing.F) {
 	f.Add("", "", uint8(1))
 	f.Add("AQJ=", "", uint8(1))
 	f.Fuzz(func(t *testing.T, value, prefix string, e uint8) {
-		encs := []verifier.Encoding{verifier.Hex, verifier.Base64, verifier.Base64URL, "other"}
+		encs := []scheme.Encoding{scheme.Hex, scheme.Base64, scheme.Base64URL, "other"}
 		enc := encs[int(e)%len(encs)]
-		sig, problem := verifier.ParseSingle(value, prefix, enc)
+		sig, problem := parseSingle(value, prefix, enc)
 		if problem != "" {
 			if sig != nil {
 				t.Fatalf("problem %q with a signature", problem)
@@ -79,15 +81,15 @@ func FuzzParseSingle(f *testing.F) {
 		// texts never stand for one signature by accident.
 		rest := value[len(prefix):]
 		switch enc {
-		case verifier.Hex:
+		case scheme.Hex:
 			if hex.EncodeToString(sig) != strings.ToLower(rest) {
 				t.Fatalf("hex %q decoded to %x", rest, sig)
 			}
-		case verifier.Base64:
+		case scheme.Base64:
 			if strings.TrimRight(base64.StdEncoding.EncodeToString(sig), "=") != strings.TrimRight(rest, "=") {
 				t.Fatalf("base64 %q decoded to %x", rest, sig)
 			}
-		case verifier.Base64URL:
+		case scheme.Base64URL:
 			if strings.TrimRight(base64.URLEncoding.EncodeToString(sig), "=") != strings.TrimRight(rest, "=") {
 				t.Fatalf("base64url %q decoded to %x", rest, sig)
 			}
@@ -104,7 +106,7 @@ func FuzzParseStripe(f *testing.F) {
 	f.Add("")
 	f.Add(v1List(17, "ab"))
 	f.Fuzz(func(t *testing.T, value string) {
-		ts, sigs, problem := verifier.ParseStripe(value)
+		ts, sigs, problem := parseStripe(value)
 		if problem != "" {
 			if ts != "" || sigs != nil {
 				t.Fatalf("problem %q with results %q %x", problem, ts, sigs)
@@ -151,7 +153,7 @@ func FuzzParseStandard(f *testing.F) {
 	f.Add("")
 	f.Add(stdList(17, "AQID"))
 	f.Fuzz(func(t *testing.T, value string) {
-		sigs, problem := verifier.ParseStandard(value)
+		sigs, problem := parseStandard(value)
 		if problem != "" {
 			if sigs != nil {
 				t.Fatalf("problem %q with results", problem)
@@ -177,10 +179,10 @@ var fuzzNow = time.Unix(1614265330, 0)
 
 // fuzzScheme returns the preset numbered which, and the key it uses.
 func fuzzScheme(t testing.TB, which uint8, legacy bool) (*verifier.Scheme, []byte) {
-	names := verifier.PresetNames()
-	s := mustPreset(t, names[int(which)%len(names)], verifier.Options{LegacySHA1: legacy})
+	names := preset.Names()
+	s := mustPreset(t, names[int(which)%len(names)], preset.Options{LegacySHA1: legacy})
 	key := []byte(fuzzKnownSecret)
-	if s.Secret == verifier.SecretWhsec {
+	if s.Secret == scheme.SecretWhsec {
 		key, _ = s.DecodeSecret("whsec_" + base64.StdEncoding.EncodeToString(key))
 	}
 	return s, key
@@ -213,7 +215,7 @@ func FuzzVerify(f *testing.F) {
 	// Seeds: a correctly signed request per preset (under the known key),
 	// and near misses.
 	ts := strconv.FormatInt(fuzzNow.Unix(), 10)
-	for i := range verifier.PresetNames() {
+	for i := range preset.Names() {
 		s, key := fuzzScheme(f, uint8(i), false)
 		body := []byte(`{"event":"seed"}`)
 		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_seed", Time: fuzzNow})
@@ -238,7 +240,7 @@ func FuzzVerify(f *testing.F) {
 		const tol = 5 * time.Minute
 
 		// 1. Nothing verifies under a key the input cannot know.
-		if res, err := s.Verify(h, body, []verifier.Key{{Label: "unknown", Secret: unknown}}, tol, fuzzNow); err == nil {
+		if res, err := verifier.Verify(s, h, body, []verifier.Key{{Label: "unknown", Secret: unknown}}, tol, fuzzNow); err == nil {
 			t.Fatalf("verified under a random key: %+v (headers %q)", res, h)
 		}
 
@@ -246,7 +248,7 @@ func FuzzVerify(f *testing.F) {
 		// known Reason, the same through Begin/Write/Finish with the body
 		// split anywhere.
 		keys := []verifier.Key{{Label: "known", Secret: known}}
-		res, err := s.Verify(h, body, keys, tol, fuzzNow)
+		res, err := verifier.Verify(s, h, body, keys, tol, fuzzNow)
 		if err != nil {
 			var ve *verifier.Error
 			if !errors.As(err, &ve) {
@@ -260,7 +262,7 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 		streamed := func() error {
-			c, err := s.Begin(h, keys, tol, fuzzNow)
+			c, err := verifier.Begin(s, verifier.Request{Header: h}, keys, tol, fuzzNow)
 			if err != nil {
 				return err
 			}
@@ -290,23 +292,14 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("timestamped scheme verified without a timestamp")
 		}
 		val := strings.TrimSpace(sig)
-		if sch.Format == verifier.FormatToken {
+		if sch.Compares() {
 			if val != string(known) {
 				t.Fatalf("token %q accepted", val)
 			}
 			return
 		}
 		want := sch.Digest(known, res.ID, res.Timestamp, body)
-		var sigs [][]byte
-		switch sch.Format {
-		case verifier.FormatSingle:
-			one, _ := verifier.ParseSingle(val, sch.Prefix, sch.Encoding)
-			sigs = [][]byte{one}
-		case verifier.FormatStripe:
-			_, sigs, _ = verifier.ParseStripe(val)
-		case verifier.FormatStandard:
-			sigs, _ = verifier.ParseStandard(val)
-		}
+		sigs, _, _ := sch.Format.Parse(val, sch.Encoding)
 		found := false
 		for _, s := range sigs {
 			found = found || bytes.Equal(s, want)
@@ -315,7 +308,7 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("verified without the MAC of the body: headers %q", h)
 		}
 		if res.Timestamp != "" {
-			if n, ok := verifier.ParseTimestamp(res.Timestamp); !ok || verifier.Skew(n, fuzzNow).Abs() > tol {
+			if n, ok := scheme.ParseTimestamp(res.Timestamp); !ok || scheme.Skew(n, fuzzNow).Abs() > tol {
 				t.Fatalf("verified with timestamp %q outside tolerance", res.Timestamp)
 			}
 		}
@@ -338,7 +331,7 @@ func FuzzContentTemplate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, content, id string, body []byte) {
 		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}},
-			Algorithm: "sha256", Encoding: verifier.Hex, Content: content}
+			Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: content}
 		if s.Init() != nil {
 			return
 		}
@@ -350,7 +343,7 @@ func FuzzContentTemplate(f *testing.F) {
 		sig := hex.EncodeToString(s.Digest(key, id, ts, body))
 		keys := []verifier.Key{{Secret: key}}
 		h := http.Header{"X-Sig": {sig}, "X-Ts": {ts}, "X-Id": {id}}
-		res, err := s.Verify(h, body, keys, time.Minute, fixedNow)
+		res, err := verifier.Verify(s, h, body, keys, time.Minute, fixedNow)
 		if err != nil {
 			var ve *verifier.Error
 			if errors.As(err, &ve) && ve.Reason == verifier.MalformedHeader && ve.Header == "X-Id" {
@@ -389,7 +382,7 @@ func FuzzContentTemplate(f *testing.F) {
 				continue
 			}
 			h := http.Header{"X-Sig": {sig}, "X-Ts": {ts}, "X-Id": {a[0]}}
-			if _, err := s.Verify(h, []byte(a[1]), keys, time.Minute, fixedNow); err == nil {
+			if _, err := verifier.Verify(s, h, []byte(a[1]), keys, time.Minute, fixedNow); err == nil {
 				t.Fatalf("content %q: the signature of (id %q, body %q) also verifies (id %q, body %q)", content, id, body, a[0], a[1])
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -14,7 +16,7 @@ import (
 func TestDropUnverified(t *testing.T) {
 	cases := []struct {
 		preset string
-		opts   verifier.Options
+		opts   preset.Options
 		used   int // index of the verified header set
 		in     http.Header
 		want   []string // header names left, sorted
@@ -49,7 +51,7 @@ func TestDropUnverified(t *testing.T) {
 		{
 			// GitHub: the delivery id's look-alike goes; the unverified
 			// legacy SHA-1 header goes when SHA-256 was verified.
-			preset: "github", opts: verifier.Options{LegacySHA1: true},
+			preset: "github", opts: preset.Options{LegacySHA1: true},
 			in: http.Header{
 				"X-Hub-Signature-256": {"sha256=x"}, "X-Github-Delivery": {"d-1"},
 				"X_github_delivery": {"attacker"}, "X-Hub-Signature": {"sha1=y"},
@@ -72,7 +74,7 @@ func TestDropUnverified(t *testing.T) {
 }
 
 func BenchmarkDropUnverified(b *testing.B) {
-	s, _ := verifier.Preset("standard", verifier.Options{})
+	s, _ := preset.Get("standard", preset.Options{})
 	h := http.Header{
 		"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1"}, "Webhook-Signature": {"v1,x"},
 		"Content-Type": {"application/json"}, "User-Agent": {"x"}, "Accept-Encoding": {"gzip"},
@@ -94,10 +96,10 @@ func TestInitRefusesOneHeaderForTwoRoles(t *testing.T) {
 		{Signature: "X-Sig", Timestamp: "X-Sig"},
 		{Signature: "X-Sig", Timestamp: "X-T", ID: "x-t"},
 	} {
-		for _, format := range []verifier.Format{verifier.FormatToken, verifier.FormatSingle} {
-			s := &verifier.Scheme{Name: "t", HeaderSets: []verifier.Headers{set}, Format: format, Algorithm: "sha256", Encoding: verifier.Hex}
+		for _, format := range []scheme.Format{scheme.Token{}, scheme.Single{}} {
+			s := &verifier.Scheme{Name: "t", HeaderSets: []verifier.Headers{set}, Format: format, Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex}
 			if err := s.Init(); err == nil {
-				t.Errorf("%+v (format %d): Init accepted one header in two roles", set, format)
+				t.Errorf("%+v (format %T): Init accepted one header in two roles", set, format)
 			}
 		}
 	}

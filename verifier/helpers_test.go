@@ -2,8 +2,10 @@ package verifier_test
 
 import (
 	"net/http"
+	"testing"
 
 	"github.com/hookguard/hookguard/internal/verifiertest"
+	"github.com/hookguard/hookguard/scheme"
 )
 
 // The helpers shared with the interoperability tests in the nested module
@@ -43,4 +45,33 @@ func flipMid(s string) string {
 		b[i] = 'a'
 	}
 	return string(b)
+}
+
+// The parsers of the formats the presets use, as the tests of the
+// verifier's parsing knew them.
+func parseSingle(value, prefix string, enc scheme.Encoding) ([]byte, string) {
+	sigs, _, problem := scheme.Single{Prefix: prefix}.Parse(value, enc)
+	if problem != "" {
+		return nil, problem
+	}
+	return sigs[0], ""
+}
+
+func parseStripe(value string) (string, [][]byte, string) {
+	sigs, ts, problem := scheme.Stripe.Parse(value, scheme.Hex)
+	return ts, sigs, problem
+}
+
+func parseStandard(value string) ([][]byte, string) {
+	sigs, _, problem := scheme.Versioned{Version: "v1"}.Parse(value, scheme.Base64)
+	return sigs, problem
+}
+
+func hmacNamed(t *testing.T, name string) scheme.HMAC {
+	t.Helper()
+	a, ok := scheme.HMACNamed(name)
+	if !ok {
+		t.Fatalf("no HMAC %s", name)
+	}
+	return a
 }

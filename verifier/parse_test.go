@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -50,7 +52,7 @@ func TestParseTimestamp(t *testing.T) {
 		{strconv.FormatInt(time.Now().Unix(), 10), time.Now().Unix(), true},
 	}
 	for _, c := range cases {
-		got, ok := verifier.ParseTimestamp(c.in)
+		got, ok := scheme.ParseTimestamp(c.in)
 		if got != c.want || ok != c.ok {
 			name := c.in
 			if len(name) > 40 {
@@ -67,41 +69,41 @@ func TestParseSingle(t *testing.T) {
 		name   string
 		value  string
 		prefix string
-		enc    verifier.Encoding
+		enc    scheme.Encoding
 		want   []byte // nil: a problem is expected
 	}{
-		{"hex", "sha256=abcd", "sha256=", verifier.Hex, []byte{0xab, 0xcd}},
-		{"upper-case hex", "sha256=ABCD", "sha256=", verifier.Hex, []byte{0xab, 0xcd}},
-		{"no prefix wanted", "abcd", "", verifier.Hex, []byte{0xab, 0xcd}},
-		{"empty", "", "sha256=", verifier.Hex, nil},
-		{"prefix only", "sha256=", "sha256=", verifier.Hex, nil},
-		{"empty, no prefix", "", "", verifier.Hex, nil},
-		{"odd-length hex", "sha256=abc", "sha256=", verifier.Hex, nil},
-		{"truncated prefix", "sha256", "sha256=", verifier.Hex, nil},
-		{"not hex", "sha256=zz", "sha256=", verifier.Hex, nil},
-		{"wrong prefix", "sha1=abcd", "sha256=", verifier.Hex, nil},
-		{"prefix case", "SHA256=abcd", "sha256=", verifier.Hex, nil},
-		{"leading space", " sha256=abcd", "sha256=", verifier.Hex, nil},
-		{"inner space", "sha256=ab cd", "sha256=", verifier.Hex, nil},
-		{"trailing space", "sha256=abcd ", "sha256=", verifier.Hex, nil},
-		{"prefix twice", "sha256=sha256=abcd", "sha256=", verifier.Hex, nil},
-		{"full-width hex", "sha256=ａｂ", "sha256=", verifier.Hex, nil},
-		{"1 MiB hex", "sha256=" + big, "sha256=", verifier.Hex, bytes.Repeat([]byte{0xab}, 1<<19)},
-		{"base64", "AQID", "", verifier.Base64, []byte{1, 2, 3}},
-		{"base64 padded", "AQI=", "", verifier.Base64, []byte{1, 2}},
-		{"base64 unpadded", "AQI", "", verifier.Base64, []byte{1, 2}},
-		{"base64 over-padded", "AQI==", "", verifier.Base64, nil},
-		{"base64 non-zero padding bits", "AQJ=", "", verifier.Base64, nil},
-		{"base64 url alphabet in std", "-_8=", "", verifier.Base64, nil},
-		{"base64 bad char", "AQ*D", "", verifier.Base64, nil},
-		{"base64 single char", "A", "", verifier.Base64, nil},
-		{"base64url", "-_8=", "", verifier.Base64URL, []byte{0xfb, 0xff}},
-		{"base64url unpadded", "-_8", "", verifier.Base64URL, []byte{0xfb, 0xff}},
-		{"base64url std alphabet", "+/8=", "", verifier.Base64URL, nil},
-		{"unknown encoding", "abcd", "", verifier.Encoding("base32"), nil},
+		{"hex", "sha256=abcd", "sha256=", scheme.Hex, []byte{0xab, 0xcd}},
+		{"upper-case hex", "sha256=ABCD", "sha256=", scheme.Hex, []byte{0xab, 0xcd}},
+		{"no prefix wanted", "abcd", "", scheme.Hex, []byte{0xab, 0xcd}},
+		{"empty", "", "sha256=", scheme.Hex, nil},
+		{"prefix only", "sha256=", "sha256=", scheme.Hex, nil},
+		{"empty, no prefix", "", "", scheme.Hex, nil},
+		{"odd-length hex", "sha256=abc", "sha256=", scheme.Hex, nil},
+		{"truncated prefix", "sha256", "sha256=", scheme.Hex, nil},
+		{"not hex", "sha256=zz", "sha256=", scheme.Hex, nil},
+		{"wrong prefix", "sha1=abcd", "sha256=", scheme.Hex, nil},
+		{"prefix case", "SHA256=abcd", "sha256=", scheme.Hex, nil},
+		{"leading space", " sha256=abcd", "sha256=", scheme.Hex, nil},
+		{"inner space", "sha256=ab cd", "sha256=", scheme.Hex, nil},
+		{"trailing space", "sha256=abcd ", "sha256=", scheme.Hex, nil},
+		{"prefix twice", "sha256=sha256=abcd", "sha256=", scheme.Hex, nil},
+		{"full-width hex", "sha256=ａｂ", "sha256=", scheme.Hex, nil},
+		{"1 MiB hex", "sha256=" + big, "sha256=", scheme.Hex, bytes.Repeat([]byte{0xab}, 1<<19)},
+		{"base64", "AQID", "", scheme.Base64, []byte{1, 2, 3}},
+		{"base64 padded", "AQI=", "", scheme.Base64, []byte{1, 2}},
+		{"base64 unpadded", "AQI", "", scheme.Base64, []byte{1, 2}},
+		{"base64 over-padded", "AQI==", "", scheme.Base64, nil},
+		{"base64 non-zero padding bits", "AQJ=", "", scheme.Base64, nil},
+		{"base64 url alphabet in std", "-_8=", "", scheme.Base64, nil},
+		{"base64 bad char", "AQ*D", "", scheme.Base64, nil},
+		{"base64 single char", "A", "", scheme.Base64, nil},
+		{"base64url", "-_8=", "", scheme.Base64URL, []byte{0xfb, 0xff}},
+		{"base64url unpadded", "-_8", "", scheme.Base64URL, []byte{0xfb, 0xff}},
+		{"base64url std alphabet", "+/8=", "", scheme.Base64URL, nil},
+		{"unknown encoding", "abcd", "", scheme.Encoding("base32"), nil},
 	}
 	for _, c := range cases {
-		got, problem := verifier.ParseSingle(c.value, c.prefix, c.enc)
+		got, problem := parseSingle(c.value, c.prefix, c.enc)
 		if c.want == nil {
 			if problem == "" || got != nil {
 				t.Errorf("%s: ParseSingle = %x, %q; want a problem", c.name, got, problem)
@@ -162,7 +164,7 @@ func TestParseStripe(t *testing.T) {
 		{"full-width v1", "t=1,v1=ａｂ", "", -1},
 	}
 	for _, c := range cases {
-		ts, sigs, problem := verifier.ParseStripe(c.value)
+		ts, sigs, problem := parseStripe(c.value)
 		if c.sigs < 0 {
 			if problem == "" || sigs != nil || ts != "" {
 				t.Errorf("%s: ParseStripe = %q, %d sigs, %q; want a problem", c.name, ts, len(sigs), problem)
@@ -213,7 +215,7 @@ func TestParseStandard(t *testing.T) {
 		{"100 undecodable", stdList(100, "!"), -1},
 	}
 	for _, c := range cases {
-		sigs, problem := verifier.ParseStandard(c.value)
+		sigs, problem := parseStandard(c.value)
 		if c.sigs < 0 {
 			if problem == "" || sigs != nil {
 				t.Errorf("%s: ParseStandard = %d sigs, %q; want a problem", c.name, len(sigs), problem)
@@ -225,7 +227,7 @@ func TestParseStandard(t *testing.T) {
 		}
 	}
 	// Decoded bytes, not just counts.
-	sigs, _ := verifier.ParseStandard("v1,AQID v1,BAUG")
+	sigs, _ := parseStandard("v1,AQID v1,BAUG")
 	if !bytes.Equal(sigs[0], []byte{1, 2, 3}) || !bytes.Equal(sigs[1], []byte{4, 5, 6}) {
 		t.Errorf("ParseStandard decoded %x", sigs)
 	}
@@ -241,8 +243,8 @@ func signedStandard(t *testing.T, s *verifier.Scheme, key []byte, body []byte, n
 // the error names the header at fault.
 func TestBeginHeaderHandling(t *testing.T) {
 	now := time.Unix(1700000000, 0)
-	std := mustPreset(t, "standard", verifier.Options{})
-	gh := mustPreset(t, "github", verifier.Options{})
+	std := mustPreset(t, "standard", preset.Options{})
+	gh := mustPreset(t, "github", preset.Options{})
 	stdKey := []byte("0123456789abcdef0123456789abcdef")
 	ghKey := []byte("gh-secret")
 	body := []byte(`{"ok":true}`)
@@ -312,7 +314,7 @@ func TestBeginHeaderHandling(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := c.scheme.Verify(c.h, body, []verifier.Key{{Label: "k", Secret: c.key}}, 5*time.Minute, now)
+			_, err := verifier.Verify(c.scheme, c.h, body, []verifier.Key{{Label: "k", Secret: c.key}}, 5*time.Minute, now)
 			wantReason(t, err, c.want)
 			if err == nil {
 				return
@@ -339,12 +341,12 @@ func TestBeginHeaderHandling(t *testing.T) {
 
 // The error's text never contains the expected signature.
 func TestErrorDoesNotLeakExpectedSignature(t *testing.T) {
-	s := mustPreset(t, "github", verifier.Options{})
+	s := mustPreset(t, "github", preset.Options{})
 	key := []byte("It's a Secret to Everybody")
 	body := []byte("Hello, World!")
 	want := s.Encode(s.Digest(key, "", "", body))
 	h := hdr("X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64))
-	_, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 0, fixedNow)
+	_, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 0, fixedNow)
 	wantReason(t, err, verifier.WrongSignature)
 	if strings.Contains(err.Error(), want) || strings.Contains(fmt.Sprintf("%+v", err), want) {
 		t.Fatalf("error leaks the expected signature: %v", err)
@@ -373,29 +375,29 @@ func TestSkew(t *testing.T) {
 		{1700000000 - 9223372036, now, math.MaxInt64},
 	}
 	for _, c := range cases {
-		if got := verifier.Skew(c.sec, c.now); got != c.want {
+		if got := scheme.Skew(c.sec, c.now); got != c.want {
 			t.Errorf("Skew(%d, %v) = %v, want %v", c.sec, c.now.Unix(), got, c.want)
 		}
 	}
 	// Sub-second clocks: the skew is exact.
-	if got := verifier.Skew(1700000000, now.Add(1500*time.Millisecond)); got != 1500*time.Millisecond {
+	if got := scheme.Skew(1700000000, now.Add(1500*time.Millisecond)); got != 1500*time.Millisecond {
 		t.Errorf("Skew with fractional now = %v", got)
 	}
 }
 
 // A timestamp error carries the skew for logs and the CLI.
 func TestTimestampErrorCarriesSkew(t *testing.T) {
-	s := mustPreset(t, "slack", verifier.Options{})
+	s := mustPreset(t, "slack", preset.Options{})
 	key := []byte("k")
 	now := time.Unix(1700000000, 0)
 	h := signer.Sign(s, [][]byte{key}, signer.Message{Body: nil, Time: now.Add(-time.Hour)})
-	_, err := s.Verify(h, nil, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+	_, err := verifier.Verify(s, h, nil, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 	var ve *verifier.Error
 	if !errors.As(err, &ve) || ve.Reason != verifier.StaleTimestamp || ve.Skew != time.Hour {
 		t.Fatalf("got %#v", err)
 	}
 	h = signer.Sign(s, [][]byte{key}, signer.Message{Body: nil, Time: now.Add(time.Hour)})
-	_, err = s.Verify(h, nil, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+	_, err = verifier.Verify(s, h, nil, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 	if !errors.As(err, &ve) || ve.Reason != verifier.FutureTimestamp || ve.Skew != -time.Hour {
 		t.Fatalf("got %#v", err)
 	}
@@ -407,11 +409,11 @@ func TestTimestampErrorCarriesSkew(t *testing.T) {
 func TestFarFutureSignedTimestampRejected(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	for _, name := range []string{"standard", "slack", "stripe"} {
-		s := mustPreset(t, name, verifier.Options{})
+		s := mustPreset(t, name, preset.Options{})
 		key := []byte("0123456789abcdef")
 		body := []byte(`{}`)
 		for _, ts := range []string{"9223372036854775807", "1000000000000000000", strconv.FormatInt(now.Unix()+9223372036, 10)} {
-			if _, ok := verifier.ParseTimestamp(ts); !ok {
+			if _, ok := scheme.ParseTimestamp(ts); !ok {
 				continue
 			}
 			sig := s.Encode(s.Digest(key, "msg_1", ts, body))
@@ -425,10 +427,10 @@ func TestFarFutureSignedTimestampRejected(t *testing.T) {
 				h = hdr("Stripe-Signature", "t="+ts+",v1="+sig)
 			}
 			// The signature itself is right: with the check off it verifies.
-			if _, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 0, now); err != nil {
+			if _, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 0, now); err != nil {
 				t.Fatalf("%s ts=%s: setup: %v", name, ts, err)
 			}
-			_, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+			_, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 			if got := reasonOf(t, err); got != verifier.FutureTimestamp {
 				t.Errorf("%s ts=%s: got %v, want future_timestamp", name, ts, err)
 			}

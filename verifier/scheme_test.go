@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -34,8 +36,8 @@ func independentMAC(h func() hash.Hash, key []byte, parts ...string) []byte {
 func TestGenericContentTemplate(t *testing.T) {
 	base := func(content string, hs verifier.Headers) *verifier.Scheme {
 		return &verifier.Scheme{
-			Name: "custom", Format: verifier.FormatSingle, HeaderSets: []verifier.Headers{hs},
-			Algorithm: "sha256", Encoding: verifier.Hex, Content: content,
+			Name: "custom", Format: scheme.Single{}, HeaderSets: []verifier.Headers{hs},
+			Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: content,
 		}
 	}
 	all := verifier.Headers{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}
@@ -97,7 +99,7 @@ func TestGenericContentTemplate(t *testing.T) {
 			h.Set("X-Ts", "1700000000")
 			h.Set("X-Id", "msg_9")
 		}
-		res, err := s.Verify(h, []byte(body), []verifier.Key{{Label: "g", Secret: key}}, 5*time.Minute, now)
+		res, err := verifier.Verify(s, h, []byte(body), []verifier.Key{{Label: "g", Secret: key}}, 5*time.Minute, now)
 		if err != nil {
 			t.Errorf("content %q: %v", c.content, err)
 			continue
@@ -108,7 +110,7 @@ func TestGenericContentTemplate(t *testing.T) {
 		// Moving a byte between the template parts changes the MAC.
 		if len(c.parts) > 1 {
 			h.Set("X-Sig", hex.EncodeToString(independentMAC(sha256.New, key, strings.Join(c.parts, "")+"x")))
-			_, err := s.Verify(h, []byte(body), []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+			_, err := verifier.Verify(s, h, []byte(body), []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 			wantReason(t, err, verifier.WrongSignature)
 		}
 	}
@@ -126,7 +128,7 @@ func TestAdjacentTokensWereAmbiguous(t *testing.T) {
 		t.Fatal("the two splits should sign the same bytes")
 	}
 	s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}},
-		Algorithm: "sha256", Encoding: verifier.Hex, Content: "{id}{timestamp}.{body}"}
+		Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: "{id}{timestamp}.{body}"}
 	if err := s.Init(); err == nil {
 		t.Fatal("Init accepted {id}{timestamp}: one signature would verify under both splits")
 	}
@@ -135,12 +137,12 @@ func TestAdjacentTokensWereAmbiguous(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := hdr("X-Sig", hex.EncodeToString(independentMAC(sha256.New, key, "evt1", ":", "1700000000", ".", "{}")), "X-Ts", "1700000000", "X-Id", "evt1")
-	if _, err := s.Verify(h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow); err != nil {
+	if _, err := verifier.Verify(s, h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow); err != nil {
 		t.Fatal(err)
 	}
 	h.Set("X-Id", "evt")
 	h.Set("X-Ts", "11700000000")
-	_, err := s.Verify(h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow)
+	_, err := verifier.Verify(s, h, []byte("{}"), []verifier.Key{{Secret: key}}, 0, fixedNow)
 	wantReason(t, err, verifier.WrongSignature)
 }
 
@@ -161,7 +163,7 @@ func TestIDCannotBeResplit(t *testing.T) {
 		{"{timestamp}.{id}.{body}", "evt", "x.y", "evt.x", "y"},
 	} {
 		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts", ID: "X-Id"}},
-			Algorithm: "sha256", Encoding: verifier.Hex, Content: c.content}
+			Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: c.content}
 		if err := s.Init(); err != nil {
 			t.Fatalf("%s: %v", c.content, err)
 		}
@@ -171,15 +173,15 @@ func TestIDCannotBeResplit(t *testing.T) {
 			t.Fatalf("%s: the two splits should sign the same bytes", c.content)
 		}
 		keys := []verifier.Key{{Secret: key}}
-		_, err := s.Verify(hdr("X-Sig", sig, "X-Id", c.id, "X-Ts", ts), []byte(c.body), keys, time.Minute, fixedNow)
+		_, err := verifier.Verify(s, hdr("X-Sig", sig, "X-Id", c.id, "X-Ts", ts), []byte(c.body), keys, time.Minute, fixedNow)
 		wantReason(t, err, "")
-		_, err = s.Verify(hdr("X-Sig", sig, "X-Id", c.evilID, "X-Ts", ts), []byte(c.evilBody), keys, time.Minute, fixedNow)
+		_, err = verifier.Verify(s, hdr("X-Sig", sig, "X-Id", c.evilID, "X-Ts", ts), []byte(c.evilBody), keys, time.Minute, fixedNow)
 		wantReason(t, err, verifier.MalformedHeader)
 	}
 	// A timestamp's digits must not run into literal digits.
 	for _, content := range []string{"{timestamp}1.{body}", "v1{timestamp}.{body}", "{body}.{timestamp}0"} {
 		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "X-Sig", Timestamp: "X-Ts"}},
-			Algorithm: "sha256", Encoding: verifier.Hex, Content: content}
+			Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: content}
 		if err := s.Init(); err == nil || !strings.Contains(err.Error(), "non-digit") {
 			t.Errorf("Init(%q) = %v, want an error about digits next to {timestamp}", content, err)
 		}
@@ -192,26 +194,26 @@ func TestGenericAlgorithmsAndEncodings(t *testing.T) {
 	for _, c := range []struct {
 		alg string
 		h   func() hash.Hash
-		enc verifier.Encoding
+		enc scheme.Encoding
 		fmt func([]byte) string
 	}{
-		{"sha1", sha1.New, verifier.Hex, hex.EncodeToString},
-		{"sha256", sha256.New, verifier.Base64, base64.StdEncoding.EncodeToString},
-		{"sha512", sha512.New, verifier.Base64URL, base64.URLEncoding.EncodeToString},
-		{"sha512", sha512.New, verifier.Base64URL, base64.RawURLEncoding.EncodeToString},
+		{"sha1", sha1.New, scheme.Hex, hex.EncodeToString},
+		{"sha256", sha256.New, scheme.Base64, base64.StdEncoding.EncodeToString},
+		{"sha512", sha512.New, scheme.Base64URL, base64.URLEncoding.EncodeToString},
+		{"sha512", sha512.New, scheme.Base64URL, base64.RawURLEncoding.EncodeToString},
 	} {
 		s := &verifier.Scheme{Name: "g", HeaderSets: []verifier.Headers{{Signature: "Sig"}},
-			Algorithm: c.alg, Encoding: c.enc, Prefix: "sig="}
+			Algorithm: hmacNamed(t, c.alg), Encoding: c.enc, Format: scheme.Single{Prefix: "sig="}}
 		if err := s.Init(); err != nil {
 			t.Fatal(err)
 		}
-		if s.MACSize() != c.h().Size() {
-			t.Errorf("%s: MACSize %d", c.alg, s.MACSize())
+		if s.Size() != c.h().Size() {
+			t.Errorf("%s: MACSize %d", c.alg, s.Size())
 		}
 		sig := c.fmt(independentMAC(c.h, key, string(body)))
-		_, err := s.Verify(hdr("Sig", "sig="+sig), body, []verifier.Key{{Secret: key}}, 0, fixedNow)
+		_, err := verifier.Verify(s, hdr("Sig", "sig="+sig), body, []verifier.Key{{Secret: key}}, 0, fixedNow)
 		wantReason(t, err, "")
-		_, err = s.Verify(hdr("Sig", sig), body, []verifier.Key{{Secret: key}}, 0, fixedNow)
+		_, err = verifier.Verify(s, hdr("Sig", sig), body, []verifier.Key{{Secret: key}}, 0, fixedNow)
 		wantReason(t, err, verifier.MalformedHeader)
 	}
 }
@@ -222,14 +224,14 @@ func TestInitRejectsBadDescriptions(t *testing.T) {
 		s    verifier.Scheme
 		has  string
 	}{
-		{"no header", verifier.Scheme{Algorithm: "sha256", Encoding: verifier.Hex}, "no signature header"},
-		{"blank header", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: " "}}, Algorithm: "sha256", Encoding: verifier.Hex}, "empty signature header"},
-		{"md5", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: "md5", Encoding: verifier.Hex}, "unknown algorithm"},
-		{"no algorithm", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Encoding: verifier.Hex}, "unknown algorithm"},
-		{"base32", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: "sha256", Encoding: "base32"}, "unknown encoding"},
-		{"bad fallback", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: "sha256", Encoding: verifier.Hex,
-			Fallback: &verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "F"}}, Algorithm: "md5", Encoding: verifier.Hex}}, "unknown algorithm"},
-		{"token without header", verifier.Scheme{Format: verifier.FormatToken}, "no signature header"},
+		{"no header", verifier.Scheme{Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex}, "no signature header"},
+		{"blank header", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: " "}}, Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex}, "empty signature header"},
+		{"md5", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Encoding: scheme.Hex}, "no algorithm"},
+		{"no algorithm", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Encoding: scheme.Hex}, "no algorithm"},
+		{"base32", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: scheme.HMACSHA256, Encoding: "base32"}, "unknown encoding"},
+		{"bad fallback", verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "S"}}, Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex,
+			Fallback: &verifier.Scheme{HeaderSets: []verifier.Headers{{Signature: "F"}}, Encoding: scheme.Hex}}, "no algorithm"},
+		{"token without header", verifier.Scheme{Format: scheme.Token{}, Algorithm: scheme.Compare{}}, "no signature header"},
 	}
 	for _, c := range cases {
 		err := c.s.Init()
@@ -240,7 +242,7 @@ func TestInitRejectsBadDescriptions(t *testing.T) {
 }
 
 func TestTokenScheme(t *testing.T) {
-	s := &verifier.Scheme{Name: "token", Format: verifier.FormatToken,
+	s := &verifier.Scheme{Name: "token", Format: scheme.Token{}, Algorithm: scheme.Compare{},
 		HeaderSets: []verifier.Headers{{Signature: "X-Token", ID: "X-Id"}}}
 	if err := s.Init(); err != nil {
 		t.Fatal(err)
@@ -268,24 +270,24 @@ func TestTokenScheme(t *testing.T) {
 		{"1 MiB", strings.Repeat("x", 1<<20), verifier.WrongSignature, ""},
 	}
 	for _, c := range cases {
-		res, err := s.Verify(hdr("X-Token", c.token, "X-Id", "d1"), []byte("any body"), keys, 0, fixedNow)
+		res, err := verifier.Verify(s, hdr("X-Token", c.token, "X-Id", "d1"), []byte("any body"), keys, 0, fixedNow)
 		wantReason(t, err, c.want)
 		if err == nil && (res.Key != c.key || res.ID != "d1") {
 			t.Errorf("%s: result %+v, want key %s", c.name, res, c.key)
 		}
 	}
-	_, err := s.Verify(http.Header{}, nil, keys, 0, fixedNow)
+	_, err := verifier.Verify(s, http.Header{}, nil, keys, 0, fixedNow)
 	wantReason(t, err, verifier.MissingHeader)
-	_, err = s.Verify(hdr("X-Token", "old-token-0123456789", "X-Token", "old-token-0123456789"), nil, keys, 0, fixedNow)
+	_, err = verifier.Verify(s, hdr("X-Token", "old-token-0123456789", "X-Token", "old-token-0123456789"), nil, keys, 0, fixedNow)
 	wantReason(t, err, verifier.MalformedHeader)
 	// The streaming path reports a token mismatch at Begin, before any body
 	// is read: nothing is hashed, so there is nothing to wait for.
-	_, err = s.Begin(hdr("X-Token", "nope"), keys, 0, fixedNow)
+	_, err = verifier.Begin(s, verifier.Request{Header: hdr("X-Token", "nope")}, keys, 0, fixedNow)
 	wantReason(t, err, verifier.WrongSignature)
 }
 
 func TestKeyExpiry(t *testing.T) {
-	s := mustPreset(t, "github", verifier.Options{})
+	s := mustPreset(t, "github", preset.Options{})
 	now := time.Unix(1700000000, 0)
 	oldKey, newKey := []byte("old-secret"), []byte("new-secret")
 	body := []byte("{}")
@@ -312,7 +314,7 @@ func TestKeyExpiry(t *testing.T) {
 			{Label: "old", Secret: oldKey, NotAfter: c.notAfter},
 			{Label: "new", Secret: newKey},
 		}
-		res, err := s.Verify(c.h, body, keys, 0, now)
+		res, err := verifier.Verify(s, c.h, body, keys, 0, now)
 		wantReason(t, err, c.want)
 		if err == nil && res.Key != c.key {
 			t.Errorf("%s: matched %q, want %q", c.name, res.Key, c.key)
@@ -322,27 +324,27 @@ func TestKeyExpiry(t *testing.T) {
 	// Every key expired: NoUsableSecret, whatever the request.
 	keys := []verifier.Key{{Label: "old", Secret: oldKey, NotAfter: now.Add(-time.Second)}}
 	for _, h := range []http.Header{signedOld, {}} {
-		_, err := s.Verify(h, body, keys, 0, now)
+		_, err := verifier.Verify(s, h, body, keys, 0, now)
 		wantReason(t, err, verifier.NoUsableSecret)
 	}
-	_, err := s.Verify(signedOld, body, nil, 0, now)
+	_, err := verifier.Verify(s, signedOld, body, nil, 0, now)
 	wantReason(t, err, verifier.NoUsableSecret)
 }
 
 // An empty key would give an HMAC anyone can compute; it is never used.
 func TestEmptyKeyNeverUsed(t *testing.T) {
-	for _, name := range verifier.PresetNames() {
-		s := mustPreset(t, name, verifier.Options{})
+	for _, name := range preset.Names() {
+		s := mustPreset(t, name, preset.Options{})
 		body := []byte("forged")
 		now := time.Unix(1700000000, 0)
 		// Forge with the empty key.
 		h := signer.Sign(s, [][]byte{{}}, signer.Message{Body: body, ID: "msg_1", Time: now})
-		if s.Format == verifier.FormatToken {
+		if s.Compares() {
 			h.Set(s.HeaderSets[0].Signature, "x")
 		}
-		_, err := s.Verify(h, body, []verifier.Key{{Label: "empty"}}, 5*time.Minute, now)
+		_, err := verifier.Verify(s, h, body, []verifier.Key{{Label: "empty"}}, 5*time.Minute, now)
 		wantReason(t, err, verifier.NoUsableSecret)
-		_, err = s.Verify(h, body, []verifier.Key{{Label: "empty", Secret: []byte{}}, {Label: "real", Secret: []byte("real-secret")}}, 5*time.Minute, now)
+		_, err = verifier.Verify(s, h, body, []verifier.Key{{Label: "empty", Secret: []byte{}}, {Label: "real", Secret: []byte("real-secret")}}, 5*time.Minute, now)
 		if got := reasonOf(t, err); got != verifier.WrongSignature {
 			t.Errorf("%s: empty key next to a real one: %v", name, err)
 		}
@@ -352,8 +354,8 @@ func TestEmptyKeyNeverUsed(t *testing.T) {
 func TestRotation(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	body := []byte(`{"event":"rotate"}`)
-	for _, name := range verifier.PresetNames() {
-		s := mustPreset(t, name, verifier.Options{})
+	for _, name := range preset.Names() {
+		s := mustPreset(t, name, preset.Options{})
 		a, b, c := []byte("secret-a-0123456789"), []byte("secret-b-0123456789"), []byte("secret-c-0123456789")
 		keys := []verifier.Key{{Label: "a", Secret: a}, {Label: "b", Secret: b}}
 		for _, tc := range []struct {
@@ -365,7 +367,7 @@ func TestRotation(t *testing.T) {
 			{[][]byte{c}, ""},
 		} {
 			h := signer.Sign(s, tc.signWith, signer.Message{Body: body, ID: "msg_1", Time: now})
-			res, err := s.Verify(h, body, keys, 5*time.Minute, now)
+			res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now)
 			if tc.want == "" {
 				wantReason(t, err, verifier.WrongSignature)
 				continue
@@ -376,13 +378,13 @@ func TestRotation(t *testing.T) {
 		}
 		// Multi-signature schemes: a header carrying c's and b's signatures
 		// matches b; one carrying a's and b's names the first configured key.
-		if s.Format == verifier.FormatStripe || s.Format == verifier.FormatStandard {
+		if s.Format.PerKey() {
 			h := signer.Sign(s, [][]byte{c, b}, signer.Message{Body: body, ID: "msg_1", Time: now})
-			if res, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil || res.Key != "b" {
+			if res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil || res.Key != "b" {
 				t.Errorf("%s: c+b: %+v, %v", name, res, err)
 			}
 			h = signer.Sign(s, [][]byte{b, a}, signer.Message{Body: body, ID: "msg_1", Time: now})
-			if res, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil || res.Key != "a" {
+			if res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil || res.Key != "a" {
 				t.Errorf("%s: b+a: %+v, %v", name, res, err)
 			}
 		}
@@ -394,17 +396,17 @@ func TestToleranceZeroDisablesTimestampCheck(t *testing.T) {
 	body := []byte("x")
 	key := []byte("0123456789abcdef")
 	for _, name := range []string{"slack", "stripe", "standard", "svix"} {
-		s := mustPreset(t, name, verifier.Options{})
+		s := mustPreset(t, name, preset.Options{})
 		if !s.Timestamped() {
 			t.Fatalf("%s: not Timestamped", name)
 		}
 		for _, d := range []time.Duration{-10 * 365 * 24 * time.Hour, -time.Hour, time.Hour, 10 * 365 * 24 * time.Hour} {
 			h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now.Add(d)})
-			_, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 0, now)
+			_, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 0, now)
 			wantReason(t, err, "")
-			_, err = s.Verify(h, body, []verifier.Key{{Secret: key}}, -time.Second, now)
+			_, err = verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, -time.Second, now)
 			wantReason(t, err, "") // negative counts as off too
-			_, err = s.Verify(h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+			_, err = verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 			want := verifier.StaleTimestamp
 			if d > 0 {
 				want = verifier.FutureTimestamp
@@ -423,11 +425,11 @@ func TestToleranceZeroDisablesTimestampCheck(t *testing.T) {
 		case "svix":
 			h.Set("Svix-Timestamp", "soon")
 		}
-		_, err := s.Verify(h, body, []verifier.Key{{Secret: key}}, 0, now)
+		_, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 0, now)
 		wantReason(t, err, verifier.MalformedHeader)
 	}
 	for _, name := range []string{"github", "gitlab", "shopify", "bitbucket", "decsys"} {
-		if mustPreset(t, name, verifier.Options{}).Timestamped() {
+		if mustPreset(t, name, preset.Options{}).Timestamped() {
 			t.Errorf("%s: Timestamped", name)
 		}
 	}
@@ -439,12 +441,12 @@ func TestGitHubLegacySHA1Fallback(t *testing.T) {
 	sha1Sig := "sha1=" + hex.EncodeToString(independentMAC(sha1.New, key, string(body)))
 	sha256Sig := "sha256=" + hex.EncodeToString(independentMAC(sha256.New, key, string(body)))
 	keys := []verifier.Key{{Label: "gh", Secret: key}}
-	strict := mustPreset(t, "github", verifier.Options{})
-	legacy := mustPreset(t, "github", verifier.Options{LegacySHA1: true})
+	strict := mustPreset(t, "github", preset.Options{})
+	legacy := mustPreset(t, "github", preset.Options{LegacySHA1: true})
 
 	check := func(s *verifier.Scheme, h http.Header, want verifier.Reason, wantHeader string) {
 		t.Helper()
-		res, err := s.Verify(h, body, keys, 0, fixedNow)
+		res, err := verifier.Verify(s, h, body, keys, 0, fixedNow)
 		wantReason(t, err, want)
 		if err == nil && res.Key != "gh" {
 			t.Errorf("key %q", res.Key)
@@ -471,8 +473,8 @@ func TestGitHubLegacySHA1Fallback(t *testing.T) {
 }
 
 func TestDecodeSecret(t *testing.T) {
-	std := mustPreset(t, "standard", verifier.Options{})
-	gh := mustPreset(t, "github", verifier.Options{})
+	std := mustPreset(t, "standard", preset.Options{})
+	gh := mustPreset(t, "github", preset.Options{})
 	if k, err := gh.DecodeSecret("whsec_AAAA"); err != nil || string(k) != "whsec_AAAA" {
 		t.Errorf("raw secret: %q, %v", k, err)
 	}
@@ -499,25 +501,31 @@ func TestDecodeSecret(t *testing.T) {
 
 func TestPresets(t *testing.T) {
 	want := []string{"bitbucket", "decsys", "github", "gitlab", "shopify", "slack", "standard", "stripe", "svix"}
-	if got := verifier.PresetNames(); !slices.Equal(got, want) {
-		t.Errorf("PresetNames = %v, want %v", got, want)
+	got := preset.Names()
+	for _, n := range want {
+		if !slices.Contains(got, n) {
+			t.Errorf("Names = %v, lacks %s", got, n)
+		}
 	}
-	if !strings.Contains(verifier.PresetList(), "github, gitlab") {
-		t.Errorf("PresetList = %q", verifier.PresetList())
+	if !slices.IsSorted(got) {
+		t.Errorf("Names = %v, not sorted", got)
 	}
-	_, err := verifier.Preset("gihtub", verifier.Options{})
+	if !strings.Contains(preset.List(), "github, gitlab") {
+		t.Errorf("PresetList = %q", preset.List())
+	}
+	_, err := preset.Get("gihtub", preset.Options{})
 	if err == nil || !strings.Contains(err.Error(), "github") {
 		t.Errorf("unknown preset: %v", err)
 	}
 	// Each call returns a fresh copy.
-	a := mustPreset(t, "github", verifier.Options{})
+	a := mustPreset(t, "github", preset.Options{})
 	a.HeaderSets[0].Signature = "X-Changed"
-	a.Prefix = "changed="
-	if b := mustPreset(t, "github", verifier.Options{}); b.HeaderSets[0].Signature != "X-Hub-Signature-256" || b.Prefix != "sha256=" {
+	a.Format = scheme.Single{Prefix: "changed="}
+	if b := mustPreset(t, "github", preset.Options{}); b.HeaderSets[0].Signature != "X-Hub-Signature-256" || b.Format != (scheme.Single{Prefix: "sha256="}) {
 		t.Errorf("presets share state: %+v", b.HeaderSets)
 	}
 	for _, n := range want {
-		if s := mustPreset(t, n, verifier.Options{}); s.Name != n {
+		if s := mustPreset(t, n, preset.Options{}); s.Name != n {
 			t.Errorf("preset %s named %q", n, s.Name)
 		}
 	}
@@ -528,7 +536,7 @@ func TestPresets(t *testing.T) {
 		"svix": "Svix-Signature", "decsys": "X-Decsys-Signature", "bitbucket": "X-Hub-Signature",
 	}
 	for n, h := range sig {
-		if got := mustPreset(t, n, verifier.Options{}).HeaderSets[0].Signature; http.CanonicalHeaderKey(got) != http.CanonicalHeaderKey(h) {
+		if got := mustPreset(t, n, preset.Options{}).HeaderSets[0].Signature; http.CanonicalHeaderKey(got) != http.CanonicalHeaderKey(h) {
 			t.Errorf("%s: signature header %s, want %s", n, got, h)
 		}
 	}
@@ -547,13 +555,13 @@ func TestResultIdentifiesDelivery(t *testing.T) {
 		name     string
 		idSigned bool
 	}{{"standard", true}, {"svix", true}, {"github", false}, {"stripe", false}, {"gitlab", false}} {
-		s := mustPreset(t, c.name, verifier.Options{})
+		s := mustPreset(t, c.name, preset.Options{})
 		signWith := [][]byte{b}
-		if s.Format == verifier.FormatStandard || s.Format == verifier.FormatStripe {
+		if s.Format.PerKey() {
 			signWith = [][]byte{a, b} // the match is the second signature
 		}
 		h := signer.Sign(s, signWith, signer.Message{Body: body, ID: "msg_1", Time: now})
-		res, err := s.Verify(h, body, []verifier.Key{{Label: "b", Secret: b}}, 5*time.Minute, now)
+		res, err := verifier.Verify(s, h, body, []verifier.Key{{Label: "b", Secret: b}}, 5*time.Minute, now)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -561,11 +569,11 @@ func TestResultIdentifiesDelivery(t *testing.T) {
 			t.Errorf("%s: IDSigned = %v, want %v", c.name, res.IDSigned, c.idSigned)
 		}
 		switch {
-		case s.Format == verifier.FormatToken:
+		case s.Compares():
 			if res.Signature != nil {
 				t.Errorf("%s: a token scheme's Result carries %d signature bytes", c.name, len(res.Signature))
 			}
-		case s.Format == verifier.FormatStripe:
+		case s.Format.CarriesTimestamp():
 			// Stripe's timestamp travels inside its signature header.
 			ts := strings.TrimPrefix(strings.Split(h.Get("Stripe-Signature"), ",")[0], "t=")
 			if want := s.Digest(b, "", ts, body); string(res.Signature) != string(want) {
@@ -583,7 +591,7 @@ func TestResultIdentifiesDelivery(t *testing.T) {
 // re-signed webhook keeps one id whichever header a replayer leaves in.
 // A token scheme's delivery is identified by its body's digest.
 func TestLegacyHeaderIdentifiesDeliveryAlike(t *testing.T) {
-	s := mustPreset(t, "github", verifier.Options{LegacySHA1: true})
+	s := mustPreset(t, "github", preset.Options{LegacySHA1: true})
 	key := []byte("secret-0123456789abc")
 	body := []byte(`{"zen":"legacy"}`)
 	both := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "d"})
@@ -596,7 +604,7 @@ func TestLegacyHeaderIdentifiesDeliveryAlike(t *testing.T) {
 	keys := []verifier.Key{{Label: "k", Secret: key}}
 	var sigs [][]byte
 	for _, h := range []http.Header{both, sha256Only, sha1Only} {
-		res, err := s.Verify(h, body, keys, 0, fixedNow)
+		res, err := verifier.Verify(s, h, body, keys, 0, fixedNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -606,8 +614,8 @@ func TestLegacyHeaderIdentifiesDeliveryAlike(t *testing.T) {
 		t.Errorf("one delivery, three Signatures: %x", sigs)
 	}
 
-	gl := mustPreset(t, "gitlab", verifier.Options{})
-	res, err := gl.Verify(http.Header{"X-Gitlab-Token": {"tok-0123456789abcdef"}}, body,
+	gl := mustPreset(t, "gitlab", preset.Options{})
+	res, err := verifier.Verify(gl, http.Header{"X-Gitlab-Token": {"tok-0123456789abcdef"}}, body,
 		[]verifier.Key{{Secret: []byte("tok-0123456789abcdef")}}, 0, fixedNow)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -23,24 +25,24 @@ func TestTruncatedMACRefused(t *testing.T) {
 	key := []byte("truncation-secret-0123456789")
 	keys := []verifier.Key{{Label: "k", Secret: key}}
 	schemes := map[string]*verifier.Scheme{}
-	for _, name := range verifier.PresetNames() {
-		if s := mustPreset(t, name, verifier.Options{}); s.Format != verifier.FormatToken {
+	for _, name := range preset.Names() {
+		if s := mustPreset(t, name, preset.Options{}); !s.Compares() {
 			schemes[name] = s
 		}
 	}
-	for _, enc := range []verifier.Encoding{verifier.Hex, verifier.Base64, verifier.Base64URL} {
-		s := &verifier.Scheme{Name: "hmac", HeaderSets: []verifier.Headers{{Signature: "X-Signature"}}, Algorithm: "sha256", Encoding: enc}
+	for _, enc := range []scheme.Encoding{scheme.Hex, scheme.Base64, scheme.Base64URL} {
+		s := &verifier.Scheme{Name: "hmac", HeaderSets: []verifier.Headers{{Signature: "X-Signature"}}, Algorithm: scheme.HMACSHA256, Encoding: enc}
 		if err := s.Init(); err != nil {
 			t.Fatal(err)
 		}
 		schemes["hmac-"+string(enc)] = s
 	}
 	for name, s := range schemes {
-		if s.MACSize() != 32 {
-			t.Fatalf("%s: MAC of %d bytes; this test is about HMAC-SHA256", name, s.MACSize())
+		if s.Size() != 32 {
+			t.Fatalf("%s: MAC of %d bytes; this test is about HMAC-SHA256", name, s.Size())
 		}
 		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_trunc", Time: now})
-		if _, err := s.Verify(h, body, keys, 5*time.Minute, now); err != nil {
+		if _, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil {
 			t.Fatalf("%s: the untruncated signature fails: %v", name, err)
 		}
 		full := s.Digest(key, "msg_trunc", strconv.FormatInt(now.Unix(), 10), body)
@@ -53,10 +55,10 @@ func TestTruncatedMACRefused(t *testing.T) {
 					t.Fatalf("header %s = %q does not hold the signature as encoded", sigHeader, v)
 				}
 				th.Set(sigHeader, strings.Replace(v, s.Encode(full), s.Encode(full[:n]), 1))
-				if _, err := s.Verify(th, body, keys, 5*time.Minute, now); err == nil {
+				if _, err := verifier.Verify(s, th, body, keys, 5*time.Minute, now); err == nil {
 					t.Fatalf("%s: %q, %d bytes of a valid MAC, accepted", sigHeader, th.Get(sigHeader), n)
 				}
-				c, err := s.Begin(th, keys, 5*time.Minute, now)
+				c, err := verifier.Begin(s, verifier.Request{Header: th}, keys, 5*time.Minute, now)
 				if err == nil {
 					c.Write(body)
 					_, err = c.Finish()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -58,7 +59,7 @@ type vector struct {
 	name    string
 	source  string // where the vector comes from (also in the comment)
 	preset  string
-	opts    verifier.Options
+	opts    preset.Options
 	secret  string
 	body    string
 	headers []string // name, value pairs
@@ -179,7 +180,7 @@ func vectors() []vector {
 			name:    "github legacy sha1 (openssl, not from GitHub)",
 			source:  "openssl",
 			preset:  "github",
-			opts:    verifier.Options{LegacySHA1: true},
+			opts:    preset.Options{LegacySHA1: true},
 			secret:  "It's a Secret to Everybody",
 			body:    "Hello, World!",
 			headers: []string{"X-Hub-Signature", "sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59"},
@@ -455,7 +456,7 @@ func TestPublishedVectors(t *testing.T) {
 			s := mustPreset(t, v.preset, v.opts)
 			keys := []verifier.Key{mustKey(t, s, "vector", v.secret)}
 
-			res, err := s.Verify(hdr(v.headers...), []byte(v.body), keys, 5*time.Minute, v.now)
+			res, err := verifier.Verify(s, hdr(v.headers...), []byte(v.body), keys, 5*time.Minute, v.now)
 			wantReason(t, err, "")
 			if res.Key != "vector" || res.ID != v.wantID || res.Timestamp != v.wantTS {
 				t.Fatalf("result %+v, want key=vector id=%q ts=%q", res, v.wantID, v.wantTS)
@@ -463,19 +464,19 @@ func TestPublishedVectors(t *testing.T) {
 
 			// A wrong secret never verifies the vector.
 			wrong := []verifier.Key{mustKey(t, s, "wrong", strings.Replace(v.secret, v.secret[len(v.secret)-2:], "AA", 1))}
-			_, err = s.Verify(hdr(v.headers...), []byte(v.body), wrong, 5*time.Minute, v.now)
+			_, err = verifier.Verify(s, hdr(v.headers...), []byte(v.body), wrong, 5*time.Minute, v.now)
 			wantReason(t, err, verifier.WrongSignature)
 
 			for _, m := range v.muts {
 				t.Run(m.name, func(t *testing.T) {
 					h, b, now := m.apply(hdr(v.headers...), []byte(v.body), v.now)
-					_, err := s.Verify(h, b, keys, 5*time.Minute, now)
+					_, err := verifier.Verify(s, h, b, keys, 5*time.Minute, now)
 					wantReason(t, err, m.want)
 				})
 			}
 		})
 	}
-	for _, p := range verifier.PresetNames() {
+	for _, p := range preset.Names() {
 		if !covered[p] {
 			t.Errorf("preset %s has no vector in TestPublishedVectors", p)
 		}
@@ -489,7 +490,7 @@ func TestPublishedVectorsStreaming(t *testing.T) {
 		s := mustPreset(t, v.preset, v.opts)
 		keys := []verifier.Key{mustKey(t, s, "vector", v.secret)}
 		for _, chunk := range []int{1, 3, 7, 64} {
-			c, err := s.Begin(hdr(v.headers...), keys, 5*time.Minute, v.now)
+			c, err := verifier.Begin(s, verifier.Request{Header: hdr(v.headers...)}, keys, 5*time.Minute, v.now)
 			if err != nil {
 				t.Fatalf("%s: Begin: %v", v.name, err)
 			}
@@ -523,7 +524,7 @@ func TestDigestReproducesVectors(t *testing.T) {
 		{"decsys", "decsys-webhook-secret", "", "", `{"SurveyId":"abc","EventType":"PAGE_NAVIGATION"}`, "7gT1BprSbEjhj8uPpqzUd6GWMfDx1xjMEKFOiF4FmFE="},
 	}
 	for _, c := range cases {
-		s := mustPreset(t, c.preset, verifier.Options{})
+		s := mustPreset(t, c.preset, preset.Options{})
 		key, err := s.DecodeSecret(c.secret)
 		if err != nil {
 			t.Fatal(err)
@@ -531,8 +532,8 @@ func TestDigestReproducesVectors(t *testing.T) {
 		if got := s.Encode(s.Digest(key, c.id, c.ts, []byte(c.body))); got != c.want {
 			t.Errorf("%s: Digest = %s, want %s", c.preset, got, c.want)
 		}
-		if s.MACSize() != 32 {
-			t.Errorf("%s: MACSize = %d, want 32", c.preset, s.MACSize())
+		if s.Size() != 32 {
+			t.Errorf("%s: MACSize = %d, want 32", c.preset, s.Size())
 		}
 	}
 }

@@ -35,6 +35,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/hookguard/hookguard/internal/verifiertest"
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -98,12 +99,12 @@ func stripeVerify(t *testing.T, s *verifier.Scheme, header string, body []byte, 
 	if header != "" {
 		h.Set("Stripe-Signature", header)
 	}
-	_, err := s.Verify(h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
+	_, err := verifier.Verify(s, h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
 	return err
 }
 
 func TestStripeGoSignsWeVerify(t *testing.T) {
-	s := mustPreset(t, "stripe", verifier.Options{})
+	s := mustPreset(t, "stripe", preset.Options{})
 	r := rand.New(rand.NewSource(1))
 	for name, body := range interopBodies() {
 		secret := fmt.Sprintf("whsec_%x", r.Uint64())
@@ -121,7 +122,7 @@ func TestStripeGoSignsWeVerify(t *testing.T) {
 }
 
 func TestWeSignStripeGoVerifies(t *testing.T) {
-	s := mustPreset(t, "stripe", verifier.Options{})
+	s := mustPreset(t, "stripe", preset.Options{})
 	r := rand.New(rand.NewSource(2))
 	for name, body := range interopBodies() {
 		old := fmt.Sprintf("whsec_old%x", r.Uint64())
@@ -149,7 +150,7 @@ func TestStripeVectorMatchesStripeGo(t *testing.T) {
 }
 
 func TestStripeGoRejectsWeReject(t *testing.T) {
-	s := mustPreset(t, "stripe", verifier.Options{})
+	s := mustPreset(t, "stripe", preset.Options{})
 	const secret = "whsec_test_secret"
 	body := []byte(`{"id":"evt_1","object":"event"}`)
 	now := time.Now()
@@ -184,7 +185,7 @@ func TestStripeGoRejectsWeReject(t *testing.T) {
 
 // Where we deliberately differ from stripe-go.
 func TestStripeDeliberateDifferences(t *testing.T) {
-	s := mustPreset(t, "stripe", verifier.Options{})
+	s := mustPreset(t, "stripe", preset.Options{})
 	const secret = "whsec_test_secret"
 	body := []byte(`{"id":"evt_1","object":"event"}`)
 	now := time.Now()
@@ -210,14 +211,14 @@ func TestStripeDeliberateDifferences(t *testing.T) {
 	// (SPEC: "tolerance 0 switches the timestamp check off").
 	old := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: now.Add(-24 * time.Hour)}).Header
 	h := http.Header{"Stripe-Signature": {old}}
-	if _, err := s.Verify(h, body, []verifier.Key{mustKey(t, s, "k", secret)}, 0, now); err != nil {
+	if _, err := verifier.Verify(s, h, body, []verifier.Key{mustKey(t, s, "k", secret)}, 0, now); err != nil {
 		t.Fatalf("tolerance 0 must switch the check off: %v", err)
 	}
 
 	// 4. The Stripe-Signature header sent twice is malformed for us;
 	// stripe-go takes a single string and cannot see it.
 	h = http.Header{"Stripe-Signature": {good, good}}
-	_, err := s.Verify(h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
+	_, err := verifier.Verify(s, h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
 	wantReason(t, err, verifier.MalformedHeader)
 
 	// 5. A v1 that is not one SHA-256 MAC in hex, next to a good one:
@@ -279,7 +280,7 @@ func stdHeaders(prefix, id, ts, sig string) http.Header {
 func TestStandardLibsSignWeVerify(t *testing.T) {
 	for _, lc := range stdLibs() {
 		t.Run(lc.name, func(t *testing.T) {
-			s := mustPreset(t, lc.preset, verifier.Options{})
+			s := mustPreset(t, lc.preset, preset.Options{})
 			r := rand.New(rand.NewSource(3))
 			for name, body := range interopBodies() {
 				secret := randomWhsec(r)
@@ -298,7 +299,7 @@ func TestStandardLibsSignWeVerify(t *testing.T) {
 				if err := lib.Verify(body, h); err != nil {
 					t.Fatalf("%s: library rejects its own signature: %v", name, err)
 				}
-				res, err := s.Verify(h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
+				res, err := verifier.Verify(s, h, body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
 				if err != nil {
 					t.Errorf("%s: library signed, we reject: %v", name, err)
 				} else if res.ID != id || res.Key != "k" {
@@ -312,7 +313,7 @@ func TestStandardLibsSignWeVerify(t *testing.T) {
 func TestWeSignStandardLibsVerify(t *testing.T) {
 	for _, lc := range stdLibs() {
 		t.Run(lc.name, func(t *testing.T) {
-			s := mustPreset(t, lc.preset, verifier.Options{})
+			s := mustPreset(t, lc.preset, preset.Options{})
 			r := rand.New(rand.NewSource(4))
 			for name, body := range interopBodies() {
 				old, cur := randomWhsec(r), randomWhsec(r)
@@ -345,7 +346,7 @@ func TestWeSignStandardLibsVerify(t *testing.T) {
 func TestStandardLibsRejectWeReject(t *testing.T) {
 	for _, lc := range stdLibs() {
 		t.Run(lc.name, func(t *testing.T) {
-			s := mustPreset(t, lc.preset, verifier.Options{})
+			s := mustPreset(t, lc.preset, preset.Options{})
 			r := rand.New(rand.NewSource(5))
 			secret := randomWhsec(r)
 			lib, _ := lc.newLib(secret)
@@ -385,7 +386,7 @@ func TestStandardLibsRejectWeReject(t *testing.T) {
 				if err := lib.Verify(c.body, c.h); err == nil {
 					t.Errorf("%s: library accepts; the case is wrong", c.name)
 				}
-				_, err := s.Verify(c.h, c.body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
+				_, err := verifier.Verify(s, c.h, c.body, []verifier.Key{mustKey(t, s, "k", secret)}, tol, now)
 				if got := reasonOf(t, err); got != c.want {
 					t.Errorf("%s: got %v, want %s", c.name, err, c.want)
 				}
@@ -398,7 +399,7 @@ func TestStandardLibsRejectWeReject(t *testing.T) {
 func TestStandardLibsDeliberateDifferences(t *testing.T) {
 	for _, lc := range stdLibs() {
 		t.Run(lc.name, func(t *testing.T) {
-			s := mustPreset(t, lc.preset, verifier.Options{})
+			s := mustPreset(t, lc.preset, preset.Options{})
 			r := rand.New(rand.NewSource(6))
 			secret := randomWhsec(r)
 			lib, _ := lc.newLib(secret)
@@ -414,7 +415,7 @@ func TestStandardLibsDeliberateDifferences(t *testing.T) {
 			check := func(what string, h http.Header, want verdict) {
 				t.Helper()
 				libOK := lib.Verify(body, h) == nil
-				_, err := s.Verify(h, body, keys, tol, now)
+				_, err := verifier.Verify(s, h, body, keys, tol, now)
 				if libOK != want.lib || (err == nil) != want.ours {
 					t.Errorf("%s: library ok=%v ours err=%v; want library ok=%v ours ok=%v", what, libOK, err, want.lib, want.ours)
 				}
@@ -465,7 +466,7 @@ func TestStandardLibsDeliberateDifferences(t *testing.T) {
 // header. A mixed set is never what Svix sends; both reject the obviously
 // broken ones below.
 func TestSvixHeaderSets(t *testing.T) {
-	s := mustPreset(t, "svix", verifier.Options{})
+	s := mustPreset(t, "svix", preset.Options{})
 	r := rand.New(rand.NewSource(7))
 	secret := randomWhsec(r)
 	lib, _ := svix.NewWebhook(secret)
@@ -483,7 +484,7 @@ func TestSvixHeaderSets(t *testing.T) {
 	if err := lib.Verify(body, h); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Verify(h, body, keys, tol, now); err != nil {
+	if _, err := verifier.Verify(s, h, body, keys, tol, now); err != nil {
 		t.Fatal(err)
 	}
 
@@ -493,6 +494,6 @@ func TestSvixHeaderSets(t *testing.T) {
 	if lib.Verify(body, h) == nil {
 		t.Fatal("svix-go accepts; case is wrong")
 	}
-	_, err := s.Verify(h, body, keys, tol, now)
+	_, err := verifier.Verify(s, h, body, keys, tol, now)
 	wantReason(t, err, verifier.WrongSignature)
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hookguard/hookguard/preset"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -39,9 +40,9 @@ func WantReason(t testing.TB, err error, want verifier.Reason) {
 }
 
 // MustPreset returns the named preset, failing the test if there is none.
-func MustPreset(t testing.TB, name string, o verifier.Options) *verifier.Scheme {
+func MustPreset(t testing.TB, name string, o preset.Options) *verifier.Scheme {
 	t.Helper()
-	s, err := verifier.Preset(name, o)
+	s, err := preset.Get(name, o)
 	if err != nil {
 		t.Fatalf("Preset(%q): %v", name, err)
 	}

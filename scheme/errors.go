@@ -1,4 +1,4 @@
-package verifier
+package scheme
 
 import (
 	"fmt"
@@ -55,6 +55,8 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Reason == e.Reason && (t.Header == "" || t.Header == e.Header)
 }
 
-func fail(r Reason, header, format string, args ...any) *Error {
+// Fail returns an Error for reason r about header, with a detail made
+// from format and args: never put a secret or an expected signature in it.
+func Fail(r Reason, header, format string, args ...any) *Error {
 	return &Error{Reason: r, Header: header, Detail: fmt.Sprintf(format, args...)}
 }

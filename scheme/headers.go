@@ -1,4 +1,4 @@
-package verifier
+package scheme
 
 import (
 	"net/http"
