@@ -37,15 +37,18 @@ func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 
 const (
 	sharedSubdirectives = "secret, max_body, buffer_memory, read_timeout, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
-	verifySubdirectives = "tolerance, legacy_sha1, strip_signature, replay, " + sharedSubdirectives
-	signSubdirectives   = "keep_header, " + sharedSubdirectives
+	verifySubdirectives = "public_key, tolerance, public_url, handshake, legacy_sha1, strip_signature, replay, " + sharedSubdirectives
+	signSubdirectives   = "private_key, keep_header, " + sharedSubdirectives
 )
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	webhook_verify [<matcher>] <scheme> [<secret>] {
 //		secret      <secret> [label <name>] [not_after <RFC 3339 time>]
+//		public_key  <key> [label <name>] [not_after <RFC 3339 time>]  # asymmetric schemes (discord, sendgrid, standard-v1a, ...)
 //		tolerance   <duration>
+//		public_url  <scheme://host[:port]>  # URL-signing schemes behind another proxy or a tunnel
+//		handshake   answer|pass             # signed handshakes: answered here, or passed to the app (default)
 //		max_body    <size>
 //		buffer_memory <size>      # bodies held in memory by this route at once; default 64MiB, the rest spooled to temp files
 //		read_timeout  <duration>  # time a client has to send its body; default 30s, then 408
@@ -69,16 +72,34 @@ const (
 // the JSON config that the admin API serves.
 func (v *WebhookVerify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	book := lineBook{}
-	at, err := parseHead(d, "webhook_verify", &v.Scheme, &v.Secrets, book)
+	at, err := parseHead(d, "webhook_verify", &v.Scheme, &v.Secrets, &v.PublicKeys, book)
 	if err != nil {
 		return err
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
-		if err := book.mark(d, sub, sub == "secret"); err != nil {
+		if err := book.mark(d, sub, sub == "secret" || sub == "public_key"); err != nil {
 			return err
 		}
 		switch sub {
+		case "public_key":
+			k, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			v.PublicKeys = append(v.PublicKeys, k)
+		case "public_url":
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			v.PublicURL = arg
+		case "handshake":
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			v.Handshake = arg
 		case "tolerance":
 			arg, err := oneArg(d)
 			if err != nil {
@@ -161,22 +182,29 @@ func (v *WebhookVerify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // reverse_proxy's header_up -<name> removes any other header.
 func (s *WebhookSign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	book := lineBook{}
-	at, err := parseHead(d, "webhook_sign", &s.Scheme, &s.Secrets, book)
+	at, err := parseHead(d, "webhook_sign", &s.Scheme, &s.Secrets, &s.PrivateKeys, book)
 	if err != nil {
 		return err
 	}
 	for d.NextBlock(0) {
 		sub := d.Val()
-		if err := book.mark(d, sub, sub == "secret" || sub == "keep_header"); err != nil {
+		if err := book.mark(d, sub, sub == "secret" || sub == "keep_header" || sub == "private_key"); err != nil {
 			return err
 		}
-		if sub == "keep_header" {
+		switch sub {
+		case "private_key":
+			k, err := parseSecret(d)
+			if err != nil {
+				return err
+			}
+			s.PrivateKeys = append(s.PrivateKeys, k)
+		case "keep_header":
 			arg, err := oneArg(d)
 			if err != nil {
 				return err
 			}
 			s.KeepHeaders = append(s.KeepHeaders, arg)
-		} else {
+		default:
 			ok, err := parseShared(d, shared{&s.Secrets, &s.MaxBody, &s.Name, &s.InsecureUnsigned, &s.SchemeFields, &s.BodyOptions})
 			if err != nil {
 				return err
@@ -199,21 +227,27 @@ func (s *WebhookSign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // d positioned on the scheme, for errors found once the block is read: they
 // must name the directive's line (and import chain), not the line of the
 // block's closing brace where d then is.
-func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets *[]Secret, book lineBook) (*caddyfile.Dispenser, error) {
+func parseHead(d *caddyfile.Dispenser, directive string, scheme *string, secrets, keys *[]Secret, book lineBook) (*caddyfile.Dispenser, error) {
 	d.Next() // directive name
 	if !d.NextArg() {
 		return nil, d.Errf("%s needs a scheme: write %s <scheme> <secret>, with a scheme among %s, hmac, token", directive, directive, preset.List())
 	}
 	*scheme = d.Val()
 	at := *d
+	word := "secret"
 	if *scheme != "hmac" && *scheme != "token" {
-		if _, err := preset.Get(*scheme, preset.Options{}); err != nil {
+		s, err := preset.Get(*scheme, preset.Options{})
+		if err != nil {
 			return nil, d.Errf("%v", err)
+		}
+		if s.Asymmetric() {
+			// The one argument after the scheme is its key.
+			secrets, word = keys, keyWord(directive)
 		}
 	}
 	if d.NextArg() {
 		*secrets = append(*secrets, Secret{Value: d.Val()})
-		_ = book.mark(d, "secret", true) // repeatable: cannot fail
+		_ = book.mark(d, word, true) // repeatable: cannot fail
 	}
 	if d.NextArg() {
 		// Not quoted: it may be the rest of a secret with a space in it
@@ -452,4 +486,12 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.Errf("%s needs a value", sub)
 	}
 	return d.Val(), nil
+}
+
+// keyWord is the subdirective that gives an asymmetric scheme's keys.
+func keyWord(directive string) string {
+	if directive == "webhook_sign" {
+		return "private_key"
+	}
+	return "public_key"
 }

@@ -96,12 +96,17 @@ func newRoute(ctx caddy.Context, c routeConfig) (*route, error) {
 	rt.stats = loadRouteStats(c.handler, rt.name)
 	rt.refusals = newRejectionLog(rt.logger, c.refusal)
 	rt.spoolErrors = newLimitedLog(rt.logger, zapcore.ErrorLevel, "cannot spool a request body to a temporary file")
-	rt.maxBody = c.maxBody
-	if rt.maxBody == 0 {
-		rt.maxBody = DefaultMaxBody
-	}
 	if rt.scheme, err = buildScheme(c.scheme, c.fields, c.options); err != nil {
 		return nil, err
+	}
+	rt.maxBody = c.maxBody
+	if rt.maxBody == 0 {
+		// A scheme that holds the whole body to check it (Ed25519, a
+		// strategy that reads the body) has a smaller default of its own.
+		rt.maxBody = DefaultMaxBody
+		if rt.scheme.MaxBody > 0 {
+			rt.maxBody = rt.scheme.MaxBody
+		}
 	}
 	// Each config gets its own budget: requests still in flight under the
 	// config it replaces keep the old one, so a reload may briefly hold up

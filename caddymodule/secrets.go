@@ -38,7 +38,12 @@ type resolvedKeys struct {
 // index and label, and may refuse it. A secret written in the config
 // rather than as a placeholder is warned about; the log lines name the
 // secret by index and label, never by value.
-func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *verifier.Scheme, now time.Time, weak func(n int, label string, rep signer.Report) error) (resolvedKeys, error) {
+//
+// word says what the values are: secret, or, for a scheme that signs with
+// a key pair, public_key or private_key. Keys are read as the sender
+// publishes them; a public key is no secret, so one written in the config
+// is not warned about, and neither kind of key is judged for strength.
+func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *verifier.Scheme, now time.Time, word string, weak func(n int, label string, rep signer.Report) error) (resolvedKeys, error) {
 	var out resolvedKeys
 	repl := caddy.NewReplacer()
 	fp := fingerprinter{ctx: ctx, logger: logger}
@@ -48,23 +53,39 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 		n := i + 1
 		val, err := repl.ReplaceOrErr(sec.Value, true, true)
 		if err != nil {
-			return out, fmt.Errorf("secret %d: %s", n, placeholderProblem(sec.Value, err))
+			return out, fmt.Errorf("%s %d: %s", word, n, placeholderProblem(sec.Value, err))
 		}
 		if val == "" {
-			return out, fmt.Errorf("secret %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", n)
+			return out, fmt.Errorf("%s %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", word, n)
 		}
 		if strings.TrimSpace(val) == "" {
 			// A key of spaces or newlines is one anyone can compute.
 			if name, ok := placeholderName(sec.Value); ok {
-				return out, fmt.Errorf("secret %d: %s resolved to only whitespace (is the variable set to the secret, the file not blank?)", n, name)
+				return out, fmt.Errorf("%s %d: %s resolved to only whitespace (is the variable set to the %s, the file not blank?)", word, n, name, word)
 			}
-			return out, fmt.Errorf("secret %d is only whitespace", n)
+			return out, fmt.Errorf("%s %d is only whitespace", word, n)
 		}
-		key, err := s.DecodeSecret(val)
-		if err != nil {
-			return out, fmt.Errorf("secret %d: %w", n, err)
+		var k verifier.Key
+		var key []byte // what is fingerprinted, and compared to find a key listed twice
+		rep := signer.Report{}
+		switch word {
+		case "public_key":
+			if k.Public, err = s.ParsePublicKey(val); err != nil {
+				return out, fmt.Errorf("%s %d: %w", word, n, err)
+			}
+			key = []byte(strings.TrimSpace(val))
+		case "private_key":
+			if k.Private, err = s.ParsePrivateKey(val); err != nil {
+				return out, fmt.Errorf("%s %d: %w", word, n, err)
+			}
+			key = []byte(strings.TrimSpace(val))
+		default:
+			if key, err = s.DecodeSecret(val); err != nil {
+				return out, fmt.Errorf("secret %d: %w", n, err)
+			}
+			k.Secret = key
+			rep = signer.CheckSchemeKey(s, val)
 		}
-		rep := signer.CheckSchemeKey(s, val)
 		label := sec.Label
 		if label == "" {
 			if rep.OK() {
@@ -78,11 +99,11 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 		// also another secret's generated one, or one secret listed twice,
 		// would merge two secrets' figures.
 		if first, ok := keyOf[string(key)]; ok {
-			return out, fmt.Errorf("secret %d is the same as secret %d; list each secret once", n, first)
+			return out, fmt.Errorf("%s %d is the same as %s %d; list each %s once", word, n, word, first, word)
 		}
 		keyOf[string(key)] = n
 		if first, ok := labelOf[label]; ok {
-			return out, fmt.Errorf("secret %d is named %s, as secret %d is (the same secret twice, or a label that is another secret's generated name); give each secret its own label", n, label, first)
+			return out, fmt.Errorf("%s %d is named %s, as %s %d is (the same one twice, or a label that is another's generated name); give each %s its own label", word, n, label, word, first, word)
 		}
 		labelOf[label] = n
 		if !rep.OK() {
@@ -90,14 +111,14 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 				return out, err
 			}
 		}
-		if !isPlaceholder(sec.Value) {
+		if !isPlaceholder(sec.Value) && word != "public_key" {
 			logger.Warn("secret is written in the config, so it is also in the JSON config, the admin API's /config/ and autosave.json: give it as {env.NAME} or {file./path}",
-				zap.Int("secret", n), zap.String("key", label))
+				zap.Int(word, n), zap.String("key", label))
 		}
-		k := verifier.Key{Label: label, Secret: key}
+		k.Label = label
 		if sec.NotAfter != "" {
 			if k.NotAfter, err = time.Parse(time.RFC3339, sec.NotAfter); err != nil {
-				return out, fmt.Errorf("secret %d (%s): not_after %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", n, label, sec.NotAfter)
+				return out, fmt.Errorf("%s %d (%s): not_after %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", word, n, label, sec.NotAfter)
 			}
 			if !now.Before(k.NotAfter) {
 				out.expired = append(out.expired, verifier.Key{Label: label, NotAfter: k.NotAfter})
@@ -108,7 +129,7 @@ func resolveKeys(ctx caddy.Context, logger *zap.Logger, secrets []Secret, s *ver
 		out.active = append(out.active, k)
 	}
 	if len(secrets) > 0 && len(out.active) == 0 {
-		return out, fmt.Errorf("every secret has expired (not_after); add a current one")
+		return out, fmt.Errorf("every %s has expired (not_after); add a current one", word)
 	}
 	return out, nil
 }

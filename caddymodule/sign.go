@@ -79,6 +79,11 @@ type WebhookSign struct {
 	// subcommand makes one). A weak one fails the load with an error naming the rule.
 	Secrets []Secret `json:"secrets,omitempty"`
 
+	// PrivateKeys sign the request for a scheme that signs with a key
+	// pair (standard-v1a): PEM, or as the webhook secret subcommand prints
+	// them (whsk_...). Give them as {env.NAME} or {file./path}.
+	PrivateKeys []Secret `json:"private_keys,omitempty"`
+
 	// MaxBody is the largest body signed, in bytes; larger bodies get a
 	// 413. Default: 25 MiB.
 	MaxBody int64 `json:"max_body,omitempty"`
@@ -143,7 +148,11 @@ func (s *WebhookSign) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
 	}
 	s.route = rt
-	keys, err := resolveKeys(ctx, rt.logger, s.Secrets, rt.scheme, rt.now(), func(n int, label string, rep signer.Report) error {
+	list, word := s.Secrets, "secret"
+	if rt.scheme.Asymmetric() {
+		list, word = s.PrivateKeys, "private_key"
+	}
+	keys, err := resolveKeys(ctx, rt.logger, list, rt.scheme, rt.now(), word, func(n int, label string, rep signer.Report) error {
 		// The error names the rules broken, not how (rep.Err): config
 		// errors reach logs and the admin API's answers.
 		hint := "generate one with " + subcommand("secret") + " (" + subcommand("check-secret") + " tells why)"
@@ -161,7 +170,7 @@ func (s *WebhookSign) Provision(ctx caddy.Context) error {
 	s.drop = slices.DeleteFunc(slices.Clone(callerCredentials), func(h string) bool {
 		return slices.ContainsFunc(s.KeepHeaders, func(k string) bool { return strings.EqualFold(h, k) })
 	})
-	if len(s.Secrets) == 0 {
+	if len(list) == 0 {
 		rt.unsigned = true
 		rt.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
 	}
@@ -189,7 +198,7 @@ func (s *WebhookSign) Cleanup() error {
 func (s *WebhookSign) Validate() error {
 	noSecret := "no secret is configured: generate one with " + subcommand("secret") + ", store it in a file or an environment variable and write webhook_sign " +
 		s.Scheme + " {file./path} (or {env.NAME})"
-	_, err := validateShared(s.Scheme, s.SchemeFields, preset.Options{}, s.Secrets, s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
+	_, err := validateShared(s.Scheme, s.SchemeFields, preset.Options{}, s.Secrets, s.PrivateKeys, "private_key", s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
 	if err == nil {
 		for i, k := range s.KeepHeaders {
 			if err = checkKeepHeader(k); err != nil {

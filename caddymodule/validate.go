@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,19 +36,38 @@ func fieldErrorf(field string, format string, args ...any) error {
 }
 
 func secretErrorf(n int, format string, args ...any) error {
-	return &fieldError{field: "secret", n: n, err: fmt.Errorf(format, args...)}
+	return keyErrorf("secret", n, format, args...)
+}
+
+// keyErrorf is secretErrorf for a list of keys given with word (secret,
+// public_key, private_key).
+func keyErrorf(word string, n int, format string, args ...any) error {
+	return &fieldError{field: word, n: n, err: fmt.Errorf(format, args...)}
 }
 
 // maxSize bounds max_body and buffer_memory: 1 TiB, beyond any webhook.
 const maxSize = 1 << 40
 
 // validateShared checks what webhook_verify and webhook_sign have in
-// common, and returns the scheme it built. noSecret is the error for a
-// route with no secret and no insecure_unsigned.
-func validateShared(scheme string, g SchemeFields, o preset.Options, secrets []Secret, unsigned bool, maxBody int64, body BodyOptions, noSecret string) (*verifier.Scheme, error) {
+// common, and returns the scheme it built. keys are the keys of an
+// asymmetric scheme, given with keyWord (public_key, private_key).
+// noSecret is the error for a route with no secret and no
+// insecure_unsigned.
+func validateShared(scheme string, g SchemeFields, o preset.Options, secrets, keys []Secret, keyWord string, unsigned bool, maxBody int64, body BodyOptions, noSecret string) (*verifier.Scheme, error) {
 	s, err := buildScheme(scheme, g, o)
 	if err != nil {
 		return nil, err
+	}
+	if s.Asymmetric() {
+		// The sender signs with a private key and publishes the public
+		// one: a shared secret has no place here, and one given by
+		// mistake must not pass for a key.
+		if len(secrets) > 0 {
+			return nil, secretErrorf(1, "scheme %s signs with a key pair (%s), not a shared secret: write %s <key> instead of secret", scheme, s.Algorithm.Name(), keyWord)
+		}
+		secrets, noSecret = keys, fmt.Sprintf("no %s is configured: write %s { %s {env.WEBHOOK_KEY} } (or {file./path}) with the key as the sender publishes it, or add insecure_unsigned for development only", keyWord, scheme, keyWord)
+	} else if len(keys) > 0 {
+		return nil, keyErrorf(keyWord, 1, "%s is for schemes that sign with a key pair (such as discord or standard-v1a); scheme %s signs with a shared secret: write secret <secret>", keyWord, scheme)
 	}
 	if maxBody < 0 || maxBody > maxSize {
 		return nil, fieldErrorf("max_body", "max_body %d is out of range: give a size from 1 byte to 1TiB, e.g. 25MiB (the default)", maxBody)
@@ -55,7 +75,11 @@ func validateShared(scheme string, g SchemeFields, o preset.Options, secrets []S
 	if err := body.validate(); err != nil {
 		return nil, err
 	}
-	if err := validateSecrets(secrets); err != nil {
+	word := "secret"
+	if s.Asymmetric() {
+		word = keyWord
+	}
+	if err := validateSecrets(secrets, word); err != nil {
 		return nil, err
 	}
 	if len(secrets) == 0 && !unsigned {
@@ -64,27 +88,28 @@ func validateShared(scheme string, g SchemeFields, o preset.Options, secrets []S
 	return s, nil
 }
 
-// validateSecrets checks what can be checked of secrets before they are
-// resolved: none empty, labels unique, not_after a time.
-func validateSecrets(secrets []Secret) error {
+// validateSecrets checks what can be checked of secrets (or keys, given
+// with word) before they are resolved: none empty, labels unique,
+// not_after a time.
+func validateSecrets(secrets []Secret, word string) error {
 	labels := map[string]int{}
 	for i, sec := range secrets {
 		n := i + 1
 		if sec.Value == "" {
-			return secretErrorf(n, "secret %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", n)
+			return keyErrorf(word, n, "%s %d is empty (a {$VAR} unset when the Caddyfile was adapted leaves nothing; write {env.VAR}, which is checked at every load)", word, n)
 		}
 		if strings.TrimSpace(sec.Value) == "" {
-			return secretErrorf(n, "secret %d is only whitespace", n)
+			return keyErrorf(word, n, "%s %d is only whitespace", word, n)
 		}
 		if sec.Label != "" {
 			if first, ok := labels[sec.Label]; ok {
-				return secretErrorf(n, "secret %d: label %q is already the label of secret %d; labels tell secrets apart in logs, metrics and the admin API, so give each its own", n, sec.Label, first)
+				return keyErrorf(word, n, "%s %d: label %q is already the label of %s %d; labels tell secrets apart in logs, metrics and the admin API, so give each its own", word, n, sec.Label, word, first)
 			}
 			labels[sec.Label] = n
 		}
 		if sec.NotAfter != "" {
 			if _, err := time.Parse(time.RFC3339, sec.NotAfter); err != nil {
-				return secretErrorf(n, "secret %d: not_after %q is not an RFC 3339 time; write e.g. 2026-12-31T23:59:59Z", n, sec.NotAfter)
+				return keyErrorf(word, n, "%s %d: not_after %q is not an RFC 3339 time; write e.g. 2026-12-31T23:59:59Z", word, n, sec.NotAfter)
 			}
 		}
 	}
@@ -103,9 +128,25 @@ func (v *WebhookVerify) Validate() error {
 func (v *WebhookVerify) validate() error {
 	o := preset.Options{LegacySHA1: v.LegacySHA1}
 	noSecret := "no secret is configured: write webhook_verify " + v.Scheme + " {env.WEBHOOK_SECRET} (or {file./path}), or add insecure_unsigned for development only"
-	s, err := validateShared(v.Scheme, v.SchemeFields, o, v.Secrets, v.InsecureUnsigned, v.MaxBody, v.BodyOptions, noSecret)
+	s, err := validateShared(v.Scheme, v.SchemeFields, o, v.Secrets, v.PublicKeys, "public_key", v.InsecureUnsigned, v.MaxBody, v.BodyOptions, noSecret)
 	if err != nil {
 		return err
+	}
+	if v.PublicURL != "" {
+		if !s.UsesURL() && s.Strategy == nil {
+			return fieldErrorf("public_url", "public_url has no effect: scheme %s does not sign the URL; remove it", v.Scheme)
+		}
+		if _, err := publicBase(v.PublicURL); err != nil {
+			return fieldErrorf("public_url", "public_url %q: %v", v.PublicURL, err)
+		}
+	}
+	switch v.Handshake {
+	case "", "pass", "answer":
+		if v.Handshake != "" && s.Handshake == nil {
+			return fieldErrorf("handshake", "handshake has no effect: scheme %s has no handshake; remove it", v.Scheme)
+		}
+	default:
+		return fieldErrorf("handshake", "handshake %q: write handshake answer (this gateway answers the sender's handshake) or handshake pass (the app does, the default)", v.Handshake)
 	}
 	tolerance := s.Tolerance
 	if v.Tolerance != nil {
@@ -118,7 +159,7 @@ func (v *WebhookVerify) validate() error {
 		tolerance = time.Duration(*v.Tolerance)
 	}
 	if v.Replay != nil {
-		if len(v.Secrets) == 0 {
+		if len(v.Secrets) == 0 && len(v.PublicKeys) == 0 {
 			return fieldErrorf("replay", "replay needs verified requests: it cannot be used with insecure_unsigned")
 		}
 		if !s.Timestamped() {
@@ -181,4 +222,23 @@ var commandName = func() string {
 // for a message: `caddy webhook secret`.
 func subcommand(sub string) string {
 	return "`" + commandName + " webhook " + sub + "`"
+}
+
+// publicBase checks public_url, scheme://host[:port] and nothing more, and
+// returns it without a trailing slash: the path and query signed are
+// always the request's own.
+func publicBase(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("not a URL; write e.g. https://hooks.example.com")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("the scheme must be http or https, e.g. https://hooks.example.com")
+	case u.Host == "" || u.User != nil:
+		return "", errors.New("write scheme://host[:port], e.g. https://hooks.example.com")
+	case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return "", errors.New("give only scheme://host[:port]: the path and query signed are the request's own")
+	}
+	return u.Scheme + "://" + u.Host, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/spool"
 	"github.com/hookguard/hookguard/verifier"
@@ -52,6 +54,28 @@ type WebhookVerify struct {
 	// of failures. Give them as {env.NAME} or {file./path} placeholders,
 	// resolved at provision, so the secret stays out of the JSON config.
 	Secrets []Secret `json:"secrets,omitempty"`
+
+	// PublicKeys are the sender's public keys, for a scheme that signs
+	// with a key pair (discord, sendgrid, standard-v1a, ...), as the sender
+	// publishes them (PEM, base64 or hex); any one that has not expired
+	// may match, which lets the sender rotate.
+	PublicKeys []Secret `json:"public_keys,omitempty"`
+
+	// PublicURL (scheme://host[:port]) replaces the scheme and host of the
+	// URL a URL-signing sender (twilio, square, hubspot, ...) is taken to
+	// have called, for a route behind another proxy or a tunnel. Default:
+	// https when the request came over TLS, else http, and its Host
+	// header. The path and query are always the request's own, as it
+	// arrived, before any rewrite.
+	PublicURL string `json:"public_url,omitempty"`
+
+	// Handshake says who answers a sender's signed check of the endpoint
+	// (Slack's url_verification, Twitch's callback verification, Discord's
+	// PING): "pass" (the default) lets it through to the app, verified;
+	// "answer" has this handler answer it. A handshake that needs the
+	// secret to answer (Zoom's) or carries no signature (Dropbox's
+	// challenge, Okta's verification) is always answered here.
+	Handshake string `json:"handshake,omitempty"`
 
 	// Tolerance is how far a timestamped scheme's timestamp may be from
 	// this server's clock, either way. Default: the sender's own (five
@@ -162,7 +186,14 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 		rt.logger.Warn("timestamp check is off (tolerance 0): old webhooks are accepted if their signature is valid")
 	}
 
-	keys, err := resolveKeys(ctx, rt.logger, v.Secrets, s, rt.now(), func(n int, label string, rep signer.Report) error {
+	list, word := v.Secrets, "secret"
+	if s.Asymmetric() {
+		list, word = v.PublicKeys, "public_key"
+	}
+	if v.PublicURL != "" {
+		rt.publicURL, _ = publicBase(v.PublicURL) // checked by Validate
+	}
+	keys, err := resolveKeys(ctx, rt.logger, list, s, rt.now(), word, func(n int, label string, rep signer.Report) error {
 		// The sender may have chosen the secret: a weak one is only a
 		// warning, which names the rules it breaks and nothing else.
 		rt.logger.Warn("weak webhook secret: ask the sender for a stronger one if you can",
@@ -175,7 +206,7 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 	rt.logExpired(keys.expired)
 	rt.keys = keys.active
 	v.checked = append(slices.Clip(rt.keys), verifier.LastExpired(keys.expiredKeys, rt.now())...)
-	if len(v.Secrets) == 0 {
+	if len(list) == 0 {
 		rt.unsigned = true
 		// Also what `webhook_verify github {$UNSET} { insecure_unsigned }`
 		// adapts to: the Caddyfile drops an empty {$VAR} before parsing.
@@ -249,6 +280,17 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	if r.ContentLength > v.route.maxBody {
 		return v.route.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
+	hs := v.route.scheme.Handshake
+	if hs != nil {
+		// A handshake with no signature (Dropbox's challenge, Okta's
+		// verification) is answered from the request line and headers;
+		// it never goes on to the app.
+		req := v.route.request(r)
+		if ans := hs.Unsigned(&req); ans != nil {
+			v.route.count("handshake", "")
+			return writeAnswer(w, ans)
+		}
+	}
 	if v.route.unsigned {
 		// Unverified, but max_body holds all the same.
 		body, err := v.route.body(w, r, io.Discard)
@@ -268,7 +310,13 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		v.route.observe(start, err)
 		return v.route.refuseUnread(w, r, http.StatusUnauthorized, err)
 	}
-	body, err := v.route.body(w, r, check)
+	var sink io.Writer = check
+	var head *capBuffer // a small body's bytes, to tell a signed handshake
+	if hs != nil {
+		head = &capBuffer{max: maxHandshake}
+		sink = io.MultiWriter(check, head)
+	}
+	body, err := v.route.body(w, r, sink)
 	if err != nil {
 		v.route.observe(start, err)
 		return err
@@ -283,6 +331,19 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		v.route.observe(start, err)
 		body.Release() // nothing of a failed request goes on
 		return v.route.refuse(r, http.StatusUnauthorized, err)
+	}
+	if head != nil && !head.over {
+		// A verified handshake (Slack's url_verification, Twitch's
+		// callback verification): answered here when only this handler
+		// can (Zoom's needs the secret) or the route says handshake
+		// answer, else passed on like any verified webhook.
+		req := v.route.request(r)
+		if ans := hs.Signed(&req, head.buf, v.matchedKey(res)); ans != nil && (ans.Gateway || v.Handshake == "answer") {
+			body.Release()
+			v.route.observe(start, nil)
+			v.route.count("handshake", res.Key)
+			return writeAnswer(w, ans)
+		}
 	}
 	restoreBody(r, body)
 	defer body.Release()
@@ -328,3 +389,46 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*WebhookVerify)(nil)
 	_ caddyfile.Unmarshaler       = (*WebhookVerify)(nil)
 )
+
+// maxHandshake is the largest body read as a handshake: senders' are a few
+// hundred bytes.
+const maxHandshake = 64 << 10
+
+// capBuffer keeps what is written to it up to max bytes, and notes if
+// more came.
+type capBuffer struct {
+	max  int
+	buf  []byte
+	over bool
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if !c.over {
+		if len(c.buf)+len(p) > c.max {
+			c.over, c.buf = true, nil
+		} else {
+			c.buf = append(c.buf, p...)
+		}
+	}
+	return len(p), nil
+}
+
+// matchedKey is the key a request verified with, for a handshake that
+// answers with it (Zoom's).
+func (v *WebhookVerify) matchedKey(res verifier.Result) *verifier.Key {
+	if res.KeyIndex >= 0 && res.KeyIndex < len(v.checked) {
+		return &v.checked[res.KeyIndex]
+	}
+	return &verifier.Key{}
+}
+
+// writeAnswer sends a handshake's answer.
+func writeAnswer(w http.ResponseWriter, ans *scheme.Answer) error {
+	for k, vals := range ans.Header {
+		w.Header()[k] = vals
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(ans.Body)))
+	w.WriteHeader(ans.Status)
+	_, err := w.Write(ans.Body)
+	return err
+}
