@@ -22,8 +22,11 @@ var tokenKinds = map[string]partKind{
 	"{timestamp}": partTimestamp,
 	"{id}":        partID,
 	"{method}":    partMethod,
-	"{url}":       partURL,
-	"{body}":      partBody,
+	// What the Caddyfile adapter turns {method} into (one of Caddy's
+	// placeholder shorthands) before the template reaches us.
+	"{http.request.method}": partMethod,
+	"{url}":                 partURL,
+	"{body}":                partBody,
 }
 
 type part struct {

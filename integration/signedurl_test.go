@@ -1,0 +1,148 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
+	"github.com/hookguard/hookguard/signer"
+)
+
+func postSigned(t *testing.T, url string, h http.Header, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(rb)
+}
+
+// TestSignedURLBehindRewriteAndPublicURL: a scheme that signs the URL
+// checks the URL the sender called, as the request arrived: a rewrite in
+// front of webhook_verify changes nothing, and public_url stands in for
+// the scheme and host of a route behind another proxy or a tunnel. The
+// same signature made for another URL is refused.
+func TestSignedURLBehindRewriteAndPublicURL(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	secret := rawSecret(t)
+	site := proxySnippet(up) + fmt.Sprintf(`
+http://localhost:%d {
+	handle /rewritten/* {
+		rewrite * /internal{uri}
+		webhook_verify hmac %q {
+			header X-Sig
+			signed_content "{method} {url}|{body}"
+		}
+		import proxy
+	}
+	handle /tunnel/* {
+		webhook_verify hmac %q {
+			header X-Sig
+			signed_content "{url}|{body}"
+			public_url https://hooks.example.com:8443/
+		}
+		import proxy
+	}
+}
+`, httpPort, secret, secret)
+	loadConfig(t, site)
+	body := []byte(`{"n":1}`)
+	sigFor := func(content, method, url string) http.Header {
+		s := &scheme.Scheme{Name: "hmac", HeaderSets: []scheme.Headers{{Signature: "X-Sig"}}, Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: content}
+		if err := s.Init(); err != nil {
+			t.Fatal(err)
+		}
+		return signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Method: method, URL: url})
+	}
+	for _, c := range []struct {
+		name, path, content, signedURL string
+		want                           int
+	}{
+		{"rewrite: the URL as called", "/rewritten/a?x=1&y=%20", "{method} {url}|{body}", gatewayURL + "/rewritten/a?x=1&y=%20", http.StatusOK},
+		{"rewrite: the rewritten URL", "/rewritten/a?x=1&y=%20", "{method} {url}|{body}", gatewayURL + "/internal/rewritten/a?x=1&y=%20", http.StatusUnauthorized},
+		{"rewrite: another query", "/rewritten/a?x=1&y=%20", "{method} {url}|{body}", gatewayURL + "/rewritten/a?x=2&y=%20", http.StatusUnauthorized},
+		{"public_url", "/tunnel/b?z=9", "{url}|{body}", "https://hooks.example.com:8443/tunnel/b?z=9", http.StatusOK},
+		{"public_url: the local URL", "/tunnel/b?z=9", "{url}|{body}", gatewayURL + "/tunnel/b?z=9", http.StatusUnauthorized},
+	} {
+		up.reset()
+		code, text := postSigned(t, gatewayURL+c.path, sigFor(c.content, http.MethodPost, c.signedURL), body)
+		if code != c.want {
+			t.Errorf("%s: %d %q, want %d", c.name, code, text, c.want)
+		}
+		if c.want == http.StatusOK {
+			if got := up.only(t); !strings.HasPrefix(got.Path, "/internal/rewritten/") && !strings.HasPrefix(got.Path, "/tunnel/") {
+				t.Errorf("%s: upstream got %s", c.name, got.Path)
+			}
+		} else if up.count() != 0 {
+			t.Errorf("%s: reached the app", c.name)
+		}
+	}
+}
+
+// TestSlackHandshake: Slack's url_verification, signed as Slack signs it,
+// goes on to the app by default and is answered by the gateway with
+// handshake answer; an unsigned one is refused either way.
+func TestSlackHandshake(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	secret := rawSecret(t)
+	site := proxySnippet(up) + fmt.Sprintf(`
+http://localhost:%d {
+	handle /pass {
+		webhook_verify slack %q
+		import proxy
+	}
+	handle /answer {
+		webhook_verify slack %q {
+			handshake answer
+		}
+		import proxy
+	}
+}
+`, httpPort, secret, secret)
+	loadConfig(t, site)
+	s, err := preset.Get("slack", preset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// https://api.slack.com/events/url_verification
+	body := []byte(`{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)
+	h := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Time: time.Now()})
+
+	up.reset()
+	if code, text := postSigned(t, gatewayURL+"/pass", h, body); code != http.StatusOK || text != "upstream got it" {
+		t.Errorf("pass: %d %q, want the app's answer", code, text)
+	}
+	if up.count() != 1 {
+		t.Errorf("pass: the app got %d requests, want 1", up.count())
+	}
+	up.reset()
+	code, text := postSigned(t, gatewayURL+"/answer", h, body)
+	if code != http.StatusOK || text != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Errorf("answer: %d %q, want the challenge", code, text)
+	}
+	if up.count() != 0 {
+		t.Errorf("answer: reached the app")
+	}
+	for _, path := range []string{"/pass", "/answer"} {
+		if code, _ := postSigned(t, gatewayURL+path, http.Header{}, body); code != http.StatusUnauthorized {
+			t.Errorf("%s unsigned: %d, want 401", path, code)
+		}
+	}
+}
