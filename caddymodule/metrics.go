@@ -39,7 +39,7 @@ func registerMetrics(reg *prometheus.Registry) (collectors, error) {
 		metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "webhook", Name: "requests_total",
 			Help: "Webhook requests handled by webhook_verify and webhook_sign, by handler (verify, sign), scheme, route (its name), " +
-				"outcome (verified, signed, unsigned, duplicate, or the reason for a refusal) and key (the label of the secret that matched or signed).",
+				"outcome (verified, signed, unsigned, duplicate, handshake, or the reason for a refusal) and key (the label of the secret that matched or signed).",
 		}, []string{"handler", "scheme", "route", "outcome", "key"})
 		metrics.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "caddy", Subsystem: "webhook", Name: "verify_duration_seconds",
