@@ -38,7 +38,7 @@ func parseSign(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 const (
 	sharedSubdirectives = "secret, max_body, buffer_memory, read_timeout, name, insecure_unsigned, header, algorithm, encoding, prefix, signed_content, timestamp_header, id_header"
 	verifySubdirectives = "public_key, tolerance, public_url, handshake, legacy_sha1, strip_signature, replay, " + sharedSubdirectives
-	signSubdirectives   = "private_key, keep_header, " + sharedSubdirectives
+	signSubdirectives   = "private_key, public_url, keep_header, " + sharedSubdirectives
 )
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -151,6 +151,8 @@ func (v *WebhookVerify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		buffer_memory <size>      # bodies held in memory by this route at once; default 64MiB, the rest spooled to temp files
 //		read_timeout  <duration>  # time a client has to send its body; default 30s, then 408
 //		name        <route name for logs and metrics>
+//		private_key <key> [label <name>] [not_after <RFC 3339 time>]  # key-pair schemes (standard-v1a)
+//		public_url  <scheme://host[:port]>  # where the receiver is called: required by URL-signing schemes
 //		keep_header Authorization|Cookie|Proxy-Authorization   # repeatable
 //		insecure_unsigned
 //
@@ -198,6 +200,12 @@ func (s *WebhookSign) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			s.PrivateKeys = append(s.PrivateKeys, k)
+		case "public_url":
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			s.PublicURL = arg
 		case "keep_header":
 			arg, err := oneArg(d)
 			if err != nil {

@@ -105,6 +105,13 @@ type WebhookSign struct {
 	// listed; remove other headers with reverse_proxy's header_up -Name.
 	KeepHeaders []string `json:"keep_headers,omitempty"`
 
+	// PublicURL (scheme://host[:port]) is where the receiver is called,
+	// for a scheme that signs the URL (twilio, square, hubspot, ...): the
+	// URL signed is it followed by the path and query the request is
+	// relayed with. Required by such schemes, since the receiver checks
+	// the URL it sees, which this handler cannot know.
+	PublicURL string `json:"public_url,omitempty"`
+
 	// SchemeFields describe a generic hmac scheme.
 	SchemeFields
 
@@ -148,6 +155,9 @@ func (s *WebhookSign) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("webhook_sign %s: %w", s.Scheme, err)
 	}
 	s.route = rt
+	if s.PublicURL != "" {
+		rt.publicURL, _ = publicBase(s.PublicURL) // checked by Validate
+	}
 	list, word := s.Secrets, "secret"
 	if rt.scheme.Asymmetric() {
 		list, word = s.PrivateKeys, "private_key"
@@ -198,7 +208,10 @@ func (s *WebhookSign) Cleanup() error {
 func (s *WebhookSign) Validate() error {
 	noSecret := "no secret is configured: generate one with " + subcommand("secret") + ", store it in a file or an environment variable and write webhook_sign " +
 		s.Scheme + " {file./path} (or {env.NAME})"
-	_, err := validateShared(s.Scheme, s.SchemeFields, preset.Options{}, s.Secrets, s.PrivateKeys, "private_key", s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
+	sch, err := validateShared(s.Scheme, s.SchemeFields, preset.Options{}, s.Secrets, s.PrivateKeys, "private_key", s.InsecureUnsigned, s.MaxBody, s.BodyOptions, noSecret)
+	if err == nil {
+		err = s.validateURL(sch)
+	}
 	if err == nil {
 		for i, k := range s.KeepHeaders {
 			if err = checkKeepHeader(k); err != nil {
@@ -255,7 +268,13 @@ func (s *WebhookSign) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	for i, k := range usable {
 		keys[i] = *k
 	}
-	signing := signer.Begin(s.route.scheme, keys, signer.Message{ID: id, Time: now, Method: r.Method, URL: s.route.requestURL(r)})
+	msg := signer.Message{ID: id, Time: now, Method: r.Method}
+	if s.route.publicURL != "" {
+		// What reverse_proxy will send: the path and query as they are
+		// now, after any rewrite.
+		msg.URL = s.route.publicURL + r.URL.RequestURI()
+	}
+	signing := signer.Begin(s.route.scheme, keys, msg)
 	body, err := s.route.body(w, r, signing)
 	if err != nil {
 		return err
@@ -314,3 +333,19 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*WebhookSign)(nil)
 	_ caddyfile.Unmarshaler       = (*WebhookSign)(nil)
 )
+
+// validateURL checks public_url against the scheme: required where the
+// URL is signed, refused where it is not.
+func (s *WebhookSign) validateURL(sch *verifier.Scheme) error {
+	switch {
+	case s.PublicURL == "" && sch.UsesURL():
+		return fmt.Errorf("scheme %s signs the URL the receiver is called at, which this handler cannot know: write public_url https://receiver.example (scheme://host[:port]; the path and query are the request's own)", s.Scheme)
+	case s.PublicURL != "" && !sch.UsesURL():
+		return fieldErrorf("public_url", "public_url has no effect: scheme %s does not sign the URL; remove it", s.Scheme)
+	case s.PublicURL != "":
+		if _, err := publicBase(s.PublicURL); err != nil {
+			return fieldErrorf("public_url", "public_url %q: %v", s.PublicURL, err)
+		}
+	}
+	return nil
+}

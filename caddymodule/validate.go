@@ -133,7 +133,7 @@ func (v *WebhookVerify) validate() error {
 		return err
 	}
 	if v.PublicURL != "" {
-		if !s.UsesURL() && s.Strategy == nil {
+		if !s.UsesURL() {
 			return fieldErrorf("public_url", "public_url has no effect: scheme %s does not sign the URL; remove it", v.Scheme)
 		}
 		if _, err := publicBase(v.PublicURL); err != nil {

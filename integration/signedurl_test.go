@@ -146,3 +146,53 @@ http://localhost:%d {
 		}
 	}
 }
+
+// TestSignURLWithPublicURL: webhook_sign with a scheme that signs the URL
+// signs public_url followed by the path and query the request is relayed
+// with (after a rewrite); such a scheme without public_url fails the load.
+func TestSignURLWithPublicURL(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	secret := "Wq8-vT3rZk1x-Pn5Ld7sYc2m-Hb9Ga4e"
+	site := proxySnippet(up) + fmt.Sprintf(`
+http://localhost:%d {
+	bind 127.0.0.1
+	handle /out/* {
+		rewrite * /relayed{uri}
+		webhook_sign hmac %q {
+			header X-Sig
+			signed_content "{method} {url}|{body}"
+			public_url https://receiver.example:8443
+		}
+		import proxy
+	}
+}
+`, httpPort, secret)
+	loadConfig(t, site)
+	body := []byte(`{"n":2}`)
+	up.reset()
+	if code, text := postSigned(t, gatewayURL+"/out/x?q=1", http.Header{}, body); code != http.StatusOK {
+		t.Fatalf("%d %q", code, text)
+	}
+	got := up.only(t)
+	s := &scheme.Scheme{Name: "hmac", HeaderSets: []scheme.Headers{{Signature: "X-Sig"}}, Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: "{method} {url}|{body}"}
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	want := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: body, Method: http.MethodPost, URL: "https://receiver.example:8443/relayed/out/x?q=1"})
+	if got.Header.Get("X-Sig") == "" || got.Header.Get("X-Sig") != want.Get("X-Sig") {
+		t.Errorf("receiver got X-Sig %q, want the signature of https://receiver.example:8443/relayed/out/x?q=1 (%q)", got.Header.Get("X-Sig"), want.Get("X-Sig"))
+	}
+	err := postLoad(t, globalOptions+fmt.Sprintf(`
+http://localhost:%d {
+	webhook_sign hmac %q {
+		header X-Sig
+		signed_content "{url}|{body}"
+	}
+	respond 200
+}
+`, httpPort, secret))
+	if err == nil || !strings.Contains(err.Error(), "write public_url") {
+		t.Errorf("a URL-signing webhook_sign without public_url: load = %v, want refused", err)
+	}
+}

@@ -67,6 +67,9 @@ type Scheme struct {
 	Strategy Strategy
 	// Handshake, if set, answers the sender's check of the endpoint.
 	Handshake Handshake
+	// SignsURL says a Strategy signs the URL the sender called (Twilio),
+	// as a template with {url} does: the caller must give it.
+	SignsURL bool
 	// MaxBody, if set, is the largest body a route of this scheme accepts
 	// unless its configuration says otherwise (see WholeBodyLimit).
 	MaxBody int64
@@ -180,7 +183,7 @@ func (s *Scheme) UsesID() bool { return s.usesID }
 
 // UsesURL reports whether what is signed covers the URL the sender
 // called, so the caller must rebuild it (Request.URL).
-func (s *Scheme) UsesURL() bool { return s.usesURL }
+func (s *Scheme) UsesURL() bool { return s.usesURL || s.SignsURL }
 
 // URLBeforeBody reports whether the URL is signed right before the body:
 // see checkSplits for what the verifier then refuses.
