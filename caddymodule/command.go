@@ -276,11 +276,18 @@ func stdinHint(cmd *cobra.Command, what string) {
 // files or environment variables, never from argv.
 type keyFlags struct {
 	files, envs []string
+	// private says which half of a key pair a key-pair scheme's keys
+	// are: the private one to sign with, else the public one.
+	private bool
 }
 
 func (k *keyFlags) register(c *cobra.Command) {
-	c.Flags().StringArrayVar(&k.files, "secret-file", nil, "file holding a secret (repeatable)")
-	c.Flags().StringArrayVar(&k.envs, "secret-env", nil, "environment variable holding a secret (repeatable)")
+	half := "public"
+	if k.private {
+		half = "private"
+	}
+	c.Flags().StringArrayVar(&k.files, "secret-file", nil, "file holding a secret, or for a key-pair scheme the "+half+" key (repeatable)")
+	c.Flags().StringArrayVar(&k.envs, "secret-env", nil, "environment variable holding a secret, or for a key-pair scheme the "+half+" key (repeatable)")
 }
 
 // weakSecret is a loaded secret that breaks a strength rule: where it came
@@ -296,12 +303,29 @@ type weakSecret struct {
 // fingerprint here either: this output is pasted into tickets and chats.
 // The weak ones are listed too, for a warning.
 func (k *keyFlags) load(s *verifier.Scheme, installKey []byte) ([]verifier.Key, []weakSecret, error) {
+	private := k.private
 	var keys []verifier.Key
 	var weak []weakSecret
 	add := func(source, value string) error {
 		if strings.TrimSpace(value) == "" {
 			// A key of blanks is one anyone can compute, as at load.
 			return fmt.Errorf("%s is empty or only whitespace", source)
+		}
+		if s.Asymmetric() {
+			// A key pair's half, as the sender publishes it: named by
+			// where it came from, and not judged for strength.
+			key := verifier.Key{Label: source}
+			var err error
+			if private {
+				key.Private, err = s.ParsePrivateKey(value)
+			} else {
+				key.Public, err = s.ParsePublicKey(value)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", source, err)
+			}
+			keys = append(keys, key)
+			return nil
 		}
 		key, err := s.DecodeSecret(value)
 		if err != nil {
@@ -362,11 +386,11 @@ func parseAt(v string) (time.Time, error) {
 
 func signCommand() *cobra.Command {
 	var (
-		scheme, bodyPath, sendURL, id, at, caCert string
-		g                                         SchemeFields
-		keys                                      keyFlags
-		insecure                                  bool
-		extra                                     []string
+		scheme, bodyPath, sendURL, signURL, id, at, caCert string
+		g                                                  SchemeFields
+		keys                                               = keyFlags{private: true}
+		insecure                                           bool
+		extra                                              []string
 	)
 	c := &cobra.Command{
 		Use:   "sign --scheme <scheme> --secret-file <path>|--secret-env <NAME> [--body <file>|-] [--at <time>] [--send <url> [-H 'Name: value'] [--cacert <pem>|--insecure]]",
@@ -397,7 +421,7 @@ is one webhook_sign would refuse at load.`,
 			}
 			req := signRequest{
 				scheme: scheme, fields: g, keys: keys, body: body, id: id, emptyStdin: fromStdin && len(body) == 0,
-				send: sendURL, caCert: caCert, insecure: insecure, extra: extra, now: time.Now(),
+				send: sendURL, url: signURL, caCert: caCert, insecure: insecure, extra: extra, now: time.Now(),
 			}
 			if at != "" {
 				if req.at, err = parseAt(at); err != nil {
@@ -414,6 +438,7 @@ is one webhook_sign would refuse at load.`,
 	c.Flags().StringVar(&at, "at", "", "sign as of this time, Unix or RFC 3339 (default: now); an old one makes a stale request")
 	c.Flags().StringVar(&at, "timestamp", "", "same as --at")
 	c.Flags().StringVar(&sendURL, "send", "", "POST the signed body to this URL")
+	c.Flags().StringVar(&signURL, "url", "", "the URL the receiver is called at, for schemes that sign it (default: --send's)")
 	c.Flags().StringVar(&caCert, "cacert", "", "with --send: trust only the certificates in this PEM file for the receiver's TLS")
 	c.Flags().BoolVar(&insecure, "insecure", false, "with --send: do not verify the TLS certificate (last resort)")
 	c.Flags().StringArrayVarP(&extra, "H", "H", nil, "with --send: extra header 'Name: value' (repeatable)")
@@ -429,6 +454,7 @@ type signRequest struct {
 	id         string
 	at         time.Time // sign as of this time; zero: now
 	send       string
+	url        string // the URL signed, for schemes that sign it; default: send
 	caCert     string
 	insecure   bool
 	extra      []string
@@ -467,14 +493,20 @@ func runSign(out, errOut io.Writer, req signRequest) error {
 				signAt.UTC().Format(time.RFC3339), d, s.Name, s.Tolerance)
 		}
 	}
-	secrets := make([][]byte, len(keys))
-	for i, k := range keys {
-		secrets[i] = k.Secret
-	}
 	if req.id == "" {
 		req.id = signer.NewID()
 	}
-	h := signer.Sign(s, secrets, signer.Message{Body: req.body, ID: req.id, Time: signAt})
+	msg := signer.Message{Body: req.body, ID: req.id, Time: signAt, Method: http.MethodPost, URL: req.url}
+	if msg.URL == "" {
+		msg.URL = req.send
+	}
+	if s.UsesURL() && msg.URL == "" {
+		return fmt.Errorf("scheme %s signs the URL the receiver is called at: give it with --url, or --send", s.Name)
+	}
+	h, err := signer.SignKeys(s, keys, msg)
+	if err != nil {
+		return err
+	}
 	if req.send == "" {
 		names := make([]string, 0, len(h))
 		for name := range h {
@@ -594,6 +626,7 @@ func verifyCommand() *cobra.Command {
 		st                      storageFlags
 		tolerance               time.Duration
 		legacy                  bool
+		calledURL               string
 	)
 	c := &cobra.Command{
 		Use:   "verify --scheme <scheme> --secret-file <path>|--secret-env <NAME> [--capture <file>|-] [--at <time>]",
@@ -623,7 +656,7 @@ Exits 0 if it passes, 1 if it fails.`,
 			}
 			req := verifyRequest{
 				scheme: scheme, schemeGiven: cmd.Flags().Changed("scheme"), fields: g, legacy: legacy,
-				keys: keys, capture: data, now: time.Now(),
+				keys: keys, capture: data, now: time.Now(), url: calledURL,
 			}
 			if at != "" {
 				if req.now, err = parseAt(at); err != nil {
@@ -657,10 +690,12 @@ Exits 0 if it passes, 1 if it fails.`,
 	c.Flags().DurationVar(&tolerance, "tolerance", 0, "timestamp tolerance (default: the scheme's; 0 = off)")
 	c.Flags().StringVar(&at, "at", "", "verify as of this time, Unix or RFC 3339 (for old captures: their timestamp)")
 	c.Flags().BoolVar(&legacy, "legacy-sha1", false, "github: accept X-Hub-Signature (SHA-1)")
+	c.Flags().StringVar(&calledURL, "url", "", "the URL the sender called, for schemes that sign it (default: https://, the capture's Host and its request-target)")
 	return c
 }
 
 type verifyRequest struct {
+	url         string // the URL the sender called; "": from the capture
 	scheme      string
 	schemeGiven bool // --scheme was given, not defaulted
 	fields      SchemeFields
@@ -693,7 +728,15 @@ func runVerify(out io.Writer, req verifyRequest) error {
 	if req.atGiven {
 		o.Clock = "--at"
 	}
-	if _, err := verifier.ExplainWith(s, out, verifier.Request{Method: capture.Method, URL: capture.URL, Header: capture.Header}, capture.Body, ks, o); err != nil {
+	r := verifier.Request{Method: capture.Method, URL: req.url, Header: capture.Header}
+	if r.URL == "" {
+		r.URL = capture.URL
+		if strings.HasPrefix(r.URL, "/") && capture.Host != "" {
+			// Webhooks are sent over TLS; --url says otherwise.
+			r.URL = "https://" + capture.Host + r.URL
+		}
+	}
+	if _, err := verifier.ExplainWith(s, out, r, capture.Body, ks, o); err != nil {
 		if hint := schemeHint(s, req.schemeGiven, capture.Header); hint != "" {
 			fmt.Fprintf(out, "hint:      %s\n", hint)
 		}

@@ -14,7 +14,10 @@ import (
 // Capture is a recorded request: what the `webhook verify` subcommand reads.
 type Capture struct {
 	Method string
+	// URL is the request-target as captured ("/path?q", or a whole URL in
+	// a JSON capture); Host the Host header of a raw HTTP one.
 	URL    string
+	Host   string
 	Header http.Header
 	Body   []byte
 }
@@ -50,7 +53,7 @@ func ReadCapture(data []byte) (*Capture, error) {
 		// No length given: the capture's remaining bytes are the body.
 		body = rest(trimmed)
 	}
-	return &Capture{Method: req.Method, URL: req.RequestURI, Header: req.Header, Body: body}, nil
+	return &Capture{Method: req.Method, URL: req.RequestURI, Host: req.Host, Header: req.Header, Body: body}, nil
 }
 
 // rest returns what follows the header block of raw HTTP.
