@@ -108,3 +108,31 @@ func TestSendOutputIsPrintable(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicURLChecked (review M1, M2): public_url is scheme://host[:port]
+// with a real port, and an error about it never quotes it (userinfo would
+// be a password).
+func TestPublicURLChecked(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://hooks.example.com":             true,
+		"https://hooks.example.com:8443/":       true,
+		"http://[::1]:8080":                     true,
+		"https://hooks.example.com:99999":       false,
+		"https://hooks.example.com:":            false,
+		"https://hooks.example.com:0":           false,
+		"https://user:SECRETPW9Lx2@h.example":   false,
+		"https://h.example/path":                false,
+		"https://h.example/?token=SECRETPW9Lx2": false,
+		"ftp://h.example":                       false,
+	} {
+		v := &WebhookVerify{Scheme: "hmac", Secrets: []Secret{{Value: "s3cret-For-Tests-0123"}}, PublicURL: raw,
+			SchemeFields: SchemeFields{Header: "X-Sig", SignedContent: "{url}|{body}"}}
+		err := v.Validate()
+		if (err == nil) != ok {
+			t.Errorf("%s: Validate = %v, want ok %v", raw, err, ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "SECRETPW9Lx2") {
+			t.Errorf("%s: the error quotes it: %v", raw, err)
+		}
+	}
+}

@@ -442,10 +442,15 @@ func (rt *route) requestURL(r *http.Request) string {
 	}
 	if !strings.HasPrefix(uri, "/") {
 		// An absolute-form target ("POST https://host/path"): only its
-		// path and query, since scheme and host come from below.
-		if u, err := url.Parse(uri); err == nil && u.Host != "" {
-			uri = u.RequestURI()
+		// path and query, since scheme and host come from below. Any
+		// other form ("t:2981/u1/hook", "*") is no URL a sender calls:
+		// glued after the Host header it could spell another route's
+		// signed URL, so it is not rebuilt at all, and the request fails.
+		u, err := url.Parse(uri)
+		if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return ""
 		}
+		uri = u.RequestURI()
 	}
 	base := rt.publicURL
 	if base == "" {

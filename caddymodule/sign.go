@@ -344,7 +344,7 @@ func (s *WebhookSign) validateURL(sch *verifier.Scheme) error {
 		return fieldErrorf("public_url", "public_url has no effect: scheme %s does not sign the URL; remove it", s.Scheme)
 	case s.PublicURL != "":
 		if _, err := publicBase(s.PublicURL); err != nil {
-			return fieldErrorf("public_url", "public_url %q: %v", s.PublicURL, err)
+			return fieldErrorf("public_url", "public_url: %v", err)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,7 +138,7 @@ func (v *WebhookVerify) validate() error {
 			return fieldErrorf("public_url", "public_url has no effect: scheme %s does not sign the URL; remove it", v.Scheme)
 		}
 		if _, err := publicBase(v.PublicURL); err != nil {
-			return fieldErrorf("public_url", "public_url %q: %v", v.PublicURL, err)
+			return fieldErrorf("public_url", "public_url: %v", err)
 		}
 	}
 	switch v.Handshake {
@@ -236,9 +237,15 @@ func publicBase(raw string) (string, error) {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "", errors.New("the scheme must be http or https, e.g. https://hooks.example.com")
 	case u.Host == "" || u.User != nil:
-		return "", errors.New("write scheme://host[:port], e.g. https://hooks.example.com")
+		// Not quoted back: userinfo would be a password.
+		return "", errors.New("write scheme://host[:port], e.g. https://hooks.example.com, with no user or password")
 	case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
 		return "", errors.New("give only scheme://host[:port]: the path and query signed are the request's own")
+	}
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", errors.New("the port must be a number from 1 to 65535")
+		}
 	}
 	return u.Scheme + "://" + u.Host, nil
 }

@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -194,5 +196,69 @@ http://localhost:%d {
 `, httpPort, secret))
 	if err == nil || !strings.Contains(err.Error(), "write public_url") {
 		t.Errorf("a URL-signing webhook_sign without public_url: load = %v, want refused", err)
+	}
+}
+
+// TestSignedURLOpaqueTarget (review F1): a request-target that is neither
+// a path nor an absolute URL ("t:9080/a/hook") is no URL a sender calls;
+// glued after a Host header of "localhos" it would spell the signed URL of
+// another route. It is refused and reaches no app.
+func TestSignedURLOpaqueTarget(t *testing.T) {
+	skipShort(t)
+	up := newUpstream(t)
+	other := newUpstream(t)
+	secret := rawSecret(t)
+	site := proxySnippet(up) + fmt.Sprintf(`
+(other) {
+	reverse_proxy %s
+}
+# No host matcher: a request for any Host reaches these routes.
+http://:%d {
+	handle /a/* {
+		webhook_verify hmac %q {
+			header X-Sig
+			signed_content "{url}{body}"
+		}
+		import proxy
+	}
+	handle {
+		webhook_verify hmac %q {
+			header X-Sig
+			signed_content "{url}{body}"
+		}
+		import other
+	}
+}
+`, other.addr(), httpPort, secret, secret)
+	loadConfig(t, site)
+	s := &scheme.Scheme{Name: "hmac", HeaderSets: []scheme.Headers{{Signature: "X-Sig"}}, Algorithm: scheme.HMACSHA256, Encoding: scheme.Hex, Content: "{url}{body}"}
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"a":1}`
+	sig := signer.Sign(s, [][]byte{[]byte(secret)}, signer.Message{Body: []byte(body), URL: fmt.Sprintf("http://localhost:%d/a/hook", httpPort)}).Get("X-Sig")
+	raw := func(target, host string) string {
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", httpPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nX-Sig: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", target, host, sig, len(body), body)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Status
+	}
+	if st := raw("/a/hook", fmt.Sprintf("localhost:%d", httpPort)); !strings.HasPrefix(st, "200") {
+		t.Fatalf("the sender's own request: %s", st)
+	}
+	up.reset()
+	if st := raw(fmt.Sprintf("t:%d/a/hook", httpPort), "localhos"); !strings.HasPrefix(st, "401") {
+		t.Errorf("opaque target: %s, want 401", st)
+	}
+	if other.count() != 0 || up.count() != 0 {
+		t.Errorf("opaque target reached an app")
 	}
 }

@@ -3,6 +3,7 @@ package preset
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/hookguard/hookguard/scheme"
 )
@@ -34,14 +35,37 @@ type slackHandshake struct{}
 func (slackHandshake) Unsigned(*scheme.Request) *scheme.Answer { return nil }
 
 func (slackHandshake) Signed(_ *scheme.Request, body []byte, _ *scheme.Key) *scheme.Answer {
-	var m struct {
-		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
-	}
-	if json.Unmarshal(body, &m) != nil || m.Type != "url_verification" || m.Challenge == "" {
+	m := exactJSON(body)
+	if m["type"] != "url_verification" || m["challenge"] == "" {
 		return nil
 	}
-	return PlainAnswer(m.Challenge)
+	return PlainAnswer(m["challenge"])
+}
+
+// exactJSON reads the string members of a JSON object by their exact
+// names: encoding/json matches names without regard to case and keeps the
+// last of repeated ones, so {"type":"event_callback","TYPE":"url_verification"}
+// would read as a handshake. A name given twice, in any case, reads as
+// nothing. Members that are not strings are left out.
+func exactJSON(body []byte) map[string]string {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	out := map[string]string{}
+	for k, v := range raw {
+		folded := strings.ToLower(k)
+		if seen[folded] {
+			return nil
+		}
+		seen[folded] = true
+		var str string
+		if json.Unmarshal(v, &str) == nil {
+			out[k] = str
+		}
+	}
+	return out
 }
 
 // PlainAnswer is a 200 text/plain answer with body text, marked so that no

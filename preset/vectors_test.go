@@ -212,11 +212,12 @@ func checkCase(t *testing.T, name string, c vectorCase) {
 			t.Fatalf("timestamp %q", res.Timestamp)
 		}
 		msg.Time = time.Unix(sec, 0)
-		if s.Time == scheme.RFC3339 {
+		switch s.Time {
+		case scheme.RFC3339:
 			if tt, err := time.Parse(time.RFC3339Nano, res.Timestamp); err == nil {
 				msg.Time = tt
 			}
-		} else if s.Time == scheme.UnixMillis {
+		case scheme.UnixMillis:
 			ms, _ := scheme.ParseTimestamp(res.Timestamp)
 			msg.Time = time.UnixMilli(ms)
 		}

@@ -106,24 +106,33 @@ func parseContent(tmpl string) (parts []part, body int, err error) {
 // checkSplits checks that what is signed splits back into its parts in
 // one way only. Otherwise one signature would verify under several
 // readings of the same bytes: "{id}{timestamp}{body}" signs the same bytes
-// for id "a1", timestamp "2" as for id "a", timestamp "12".
+// for id "a1", timestamp "2" as for id "a", timestamp "12", and a replayer
+// could move bytes between the delivery id and the body.
 //
-// Two tokens need literal text between them, except where the one on
-// either side cannot grow or shrink into the other:
-//   - a timestamp that is RFC 3339 (four-digit year first, zone last) or,
-//     where the sender's timestamps have a fixed width (FixedWidthTime),
-//     exactly 10 or 13 digits;
-//   - {method} before {url}: a URL starts with its scheme;
-//   - {url} before {body}: the verifier then refuses a URL with a
-//     character outside RFC 3986 and a body whose first byte could end a
-//     URL (JSON starts with { or [, neither of which can).
+// What is signed before the body is read from the start, what is after it
+// from the end, and each token must end (from the start) or begin (from the
+// end) in one place only, given where its other end is:
+//   - a timestamp that is RFC 3339 (four-digit year first, zone last) or of
+//     a fixed width (FixedWidthTime), or one next to text that is not a
+//     digit on that side;
+//   - an id of a fixed width (FixedWidthID), or one next to text;
+//   - {method} before {url} or before a space, colon or slash: a method is
+//     an HTTP token, and a URL starts with its scheme and a colon;
+//   - {url} before {body}: the verifier then refuses a URL with a character
+//     outside RFC 3986 and a body whose first byte could end a URL (JSON
+//     starts with { or [, neither of which can); or before text that starts
+//     with a character no URL holds.
+//
+// So a fixed-width timestamp between an id and a body of any length pins
+// nothing, and is refused.
 //
 // Next to literal text, a timestamp's neighbour must not continue it with
-// a digit, and an id may not contain any character of the text next to
-// it (returned, for the verifier to enforce): if ids never do, any other
-// split of the same bytes would need an id that does. (A sender whose ids
-// contain those characters cannot use such a template: its deliveries are
-// refused, never misread.) {body} takes the rest, whatever it holds.
+// a digit; an id may not contain any character of the text next to it
+// (returned, for the verifier to enforce): if ids never do, any other split
+// of the same bytes would need an id that does. (A sender whose ids contain
+// those characters cannot use such a template: its deliveries are refused,
+// never misread.) Text right after {url} must start with a character no URL
+// holds, or the URL could grow into it. {body} takes the rest.
 func (s *Scheme) checkSplits(tmpl string, parts []part) error {
 	for i, p := range parts {
 		var prev, next string
@@ -140,29 +149,105 @@ func (s *Scheme) checkSplits(tmpl string, parts []part) error {
 			}
 		case partID:
 			s.idForbidden += prev + next
-		}
-		if i == 0 || p.kind == partLiteral || parts[i-1].kind == partLiteral {
-			continue
-		}
-		a, b := parts[i-1], p
-		switch {
-		case a.kind == partTimestamp || b.kind == partTimestamp:
-			if s.Time == RFC3339 {
-				continue
+		case partURL:
+			if next != "" && !BodyStartSafe(next[0]) {
+				return fmt.Errorf("content %q: the text after {url} starts with %q, which a URL can hold, so the URL could take in what follows it; start it with a character URLs cannot hold, e.g. {url}|{body}", tmpl, next[:1])
 			}
-			if s.FixedWidthTime {
-				s.fixedTime = true
-				continue
-			}
-		case a.kind == partMethod && b.kind == partURL:
-			continue
-		case a.kind == partURL && b.kind == partBody:
-			s.urlBeforeBody = true
-			continue
 		}
-		return fmt.Errorf("content %q: %s directly follows %s, so one signature would match other splits of the two; put literal text between them, e.g. %s.%s", tmpl, b.text, a.text, a.text, b.text)
 	}
+	// What is before the body is read from the start, what is after it
+	// from the end: every token on the way must end (or, from the end,
+	// start) where it can only end, given where it starts.
+	n := len(parts)
+	body := -1
+	for i, p := range parts {
+		if p.kind == partBody {
+			body = i
+		}
+	}
+	for i := 0; i < body; i++ {
+		if !s.endsFixed(parts, i) {
+			return splitError(tmpl, parts, parts[i], parts[i+1])
+		}
+	}
+	for i := n - 1; i > body; i-- {
+		if !s.startsFixed(parts, i) {
+			return splitError(tmpl, parts, parts[i-1], parts[i])
+		}
+	}
+	for i, p := range parts {
+		if p.kind == partURL && i+1 < n && parts[i+1].kind == partBody {
+			s.urlBeforeBody = true
+		}
+	}
+	s.fixedTime = s.FixedWidthTime && s.Time != RFC3339
 	return nil
+}
+
+func splitError(tmpl string, parts []part, a, b part) error {
+	// Name the first two tokens that touch, where the fix is most often
+	// made, unless the two found are text and a token.
+	for i := 1; i < len(parts); i++ {
+		x, y := parts[i-1], parts[i]
+		pinned := x.kind == partMethod && y.kind == partURL || x.kind == partURL && y.kind == partBody
+		if x.kind != partLiteral && y.kind != partLiteral && !pinned {
+			a, b = x, y
+			break
+		}
+	}
+	return fmt.Errorf("content %q: %s directly follows %s, so one signature would match other splits of the two; put literal text between them, e.g. %s.%s", tmpl, b.text, a.text, a.text, b.text)
+}
+
+// endsFixed reports whether parts[i], its start known, can end in one
+// place only.
+func (s *Scheme) endsFixed(parts []part, i int) bool {
+	p := parts[i]
+	last := i+1 == len(parts)
+	var next part
+	if !last {
+		next = parts[i+1]
+	}
+	switch p.kind {
+	case partLiteral:
+		return true
+	case partTimestamp:
+		return s.Time == RFC3339 || s.FixedWidthTime || last || next.kind == partLiteral && !isDigit(next.text[0])
+	case partID:
+		// Next to text, an id holds none of its characters (idForbidden).
+		return s.FixedWidthID > 0 || last || next.kind == partLiteral
+	case partMethod:
+		// A method is a token: no space, colon or slash in it, and a URL
+		// starts with its scheme and a colon.
+		return last || next.kind == partURL || next.kind == partLiteral && strings.IndexByte(" :/\t", next.text[0]) >= 0
+	case partURL:
+		// A body or text that starts with what no URL holds (checked at
+		// request time for the body).
+		return last || next.kind == partBody || next.kind == partLiteral && BodyStartSafe(next.text[0])
+	}
+	return false
+}
+
+// startsFixed reports whether parts[i], its end known, can start in one
+// place only.
+func (s *Scheme) startsFixed(parts []part, i int) bool {
+	p := parts[i]
+	first := i == 0
+	var prev part
+	if !first {
+		prev = parts[i-1]
+	}
+	switch p.kind {
+	case partLiteral:
+		return true
+	case partTimestamp:
+		return s.Time == RFC3339 || s.FixedWidthTime || first || prev.kind == partLiteral && !isDigit(prev.text[len(prev.text)-1])
+	case partID:
+		return s.FixedWidthID > 0 || first || prev.kind == partLiteral
+	case partMethod, partURL:
+		// A URL may hold anything a method or another URL ends with.
+		return first
+	}
+	return false
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

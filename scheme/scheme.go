@@ -51,6 +51,11 @@ type Scheme struct {
 	// timestamp right next to other signed text; timestamps of another
 	// width are then refused.
 	FixedWidthTime bool
+	// FixedWidthID, if set, is the length every delivery id of the sender
+	// has (Twitch's are UUIDs, 36 characters), so the template may put the
+	// id right next to other signed text; ids of another length are
+	// refused.
+	FixedWidthID int
 	// Tolerance is the sender's own allowed clock skew for timestamped
 	// schemes; zero switches the timestamp check off.
 	Tolerance time.Duration

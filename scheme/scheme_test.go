@@ -27,7 +27,7 @@ func TestTimeFormats(t *testing.T) {
 		{scheme.RFC3339, "2023-11-14T22:13:20Z", false, 1700000000, true},
 		{scheme.RFC3339, "2023-11-14T22:13:20.123456789Z", false, 1700000000, true},
 		{scheme.RFC3339, "2023-11-14T23:13:20+01:00", false, 1700000000, true},
-		{scheme.RFC3339, "2023-11-14T22:13:20", false, 0, false},  // no zone: could run into what follows
+		{scheme.RFC3339, "2023-11-14T22:13:20", false, 0, false},   // no zone: could run into what follows
 		{scheme.RFC3339, "02023-11-14T22:13:20Z", false, 0, false}, // a character taken from what precedes
 		{scheme.RFC3339, "2023-11-14T22:13:20Zx", false, 0, false},
 		{scheme.RFC3339, "2023-11-14 22:13:20Z", false, 0, false},
@@ -61,7 +61,19 @@ func TestSplitsAreUnique(t *testing.T) {
 		{"{id}{timestamp}{body}", nil, false},
 		{"{timestamp}{body}", nil, false},
 		{"{timestamp}{body}", func(s *scheme.Scheme) { s.FixedWidthTime = true }, true},
-		{"{id}{timestamp}{body}", func(s *scheme.Scheme) { s.Time = scheme.RFC3339 }, true},
+		// An RFC 3339 timestamp between an id and a body of any length
+		// pins neither: the body may hold another RFC 3339 time.
+		{"{id}{timestamp}{body}", func(s *scheme.Scheme) { s.Time = scheme.RFC3339 }, false},
+		{"{id}{timestamp}{body}", func(s *scheme.Scheme) { s.Time, s.FixedWidthID = scheme.RFC3339, 36 }, true},
+		// A fixed-width timestamp between two of any length pins nothing.
+		{"{id}{timestamp}{body}", func(s *scheme.Scheme) { s.FixedWidthTime = true }, false},
+		{"{id}{timestamp}.{body}", func(s *scheme.Scheme) { s.FixedWidthTime = true }, false},
+		{"{id}{timestamp}{body}", func(s *scheme.Scheme) { s.FixedWidthTime, s.FixedWidthID = true, 36 }, true},
+		// Text after {url} must start with what no URL holds.
+		{"{url}.{body}", nil, false},
+		{"{url}|{body}", nil, true},
+		{"{url} {body}", nil, true},
+		{"{url}{body}", nil, true},
 		{"{method}{url}{body}{timestamp}", func(s *scheme.Scheme) { s.Time, s.FixedWidthTime = scheme.UnixMillis, true }, true},
 		{"{url}{method}{body}", nil, false},
 		{"{body}{url}", nil, false},

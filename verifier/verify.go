@@ -187,6 +187,11 @@ func Begin(s *Scheme, r Request, keys []Key, tolerance time.Duration, now time.T
 	if c.vals.ID == "" && s.UsesID() {
 		return nil, fail(MissingHeader, set.ID, "not present")
 	}
+	if s.UsesID() && s.FixedWidthID > 0 && len(c.vals.ID) != s.FixedWidthID {
+		// Its width is what keeps it from being split differently from
+		// its neighbours (see scheme.checkSplits).
+		return nil, fail(MalformedHeader, set.ID, "is %d characters long; the sender's are %d", len(c.vals.ID), s.FixedWidthID)
+	}
 	if s.UsesID() && strings.ContainsAny(c.vals.ID, s.IDForbidden()) {
 		// Otherwise one signature could be replayed under another split
 		// of id and body (see scheme.checkSplits).
