@@ -233,10 +233,10 @@ func describeLayout(s *scheme.Scheme) string {
 // content is the template of what is signed.
 func describeContent(s *scheme.Scheme) string {
 	switch {
-	case s.Compares():
-		return "nothing: the header holds the secret"
 	case s.Strategy != nil:
 		return "set by the sender's strategy"
+	case s.Compares():
+		return "nothing: the header holds the secret"
 	case s.Content == "":
 		return "{body}"
 	}

@@ -200,6 +200,13 @@ func TestSchemesDescribeWhatPresetsWillUse(t *testing.T) {
 	if c := describeContent(s); c != "set by the sender's strategy" {
 		t.Errorf("content of a strategy: %q", c)
 	}
+	tok := &scheme.Scheme{Name: "test-passcode", HeaderSets: []scheme.Headers{{Signature: "passcode"}}, Format: scheme.Token{}, Algorithm: scheme.Compare{}, Strategy: nopStrategy{}}
+	if err := tok.Init(); err != nil {
+		t.Fatal(err)
+	}
+	if c := describeContent(tok); c != "set by the sender's strategy" {
+		t.Errorf("content of a token read by a strategy: %q", c)
+	}
 	if l := describeLayout(s); l != "Webhook-Signature: set by the sender's strategy" {
 		t.Errorf("layout of a strategy: %q", l)
 	}
