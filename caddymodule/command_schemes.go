@@ -215,16 +215,20 @@ func describeLayout(s *scheme.Scheme) string {
 		sigs = append(sigs, sig)
 	}
 	v := h + ": " + s.Format.Render(sigs, "<timestamp>")
+	key := "secret"
+	if s.Asymmetric() {
+		key = "key"
+	}
 	switch f := s.Format.(type) {
 	case scheme.Token:
 		v += " (the secret itself)"
 	case scheme.List:
-		v += fmt.Sprintf(" (one %s per secret; other elements ignored)", f.SignatureKey)
+		v += fmt.Sprintf(" (one %s per %s; other elements ignored)", f.SignatureKey, key)
 	case scheme.Versioned:
-		v += fmt.Sprintf(" (one %s per secret; other versions ignored)", f.Version)
+		v += fmt.Sprintf(" (one %s per %s; other versions ignored)", f.Version, key)
 	default:
 		if s.Format.PerKey() {
-			v += " (one per secret)"
+			v += " (one per " + key + ")"
 		}
 	}
 	return v
@@ -472,7 +476,7 @@ func keyPairAdvice(name, alg string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "A new %s key pair: private_key signs, public_key verifies. Split it into files, the private one readable by Caddy only:\n", alg)
 	fmt.Fprintf(&b, "      umask 077; %s webhook secret --scheme %s > pair\n", commandName, name)
-	fmt.Fprintf(&b, "      awk '$1==\"private_key\" {print $2}' pair > %swebhook.key; awk '$1==\"public_key\" {print $2}' pair > webhook.pub; rm pair\n", dir)
+	fmt.Fprintf(&b, "      awk '$1==\"private_key\" {print $2}' pair > %swebhook.key; awk '$1==\"public_key\" {print $2}' pair > %swebhook.pub; rm pair\n", dir, dir)
 	fmt.Fprintf(&b, "Sending: sign with the private key\n      webhook_sign %s {\n          private_key {file.%swebhook.key}\n      }\n", name, dir)
 	fmt.Fprintf(&b, "and give the receiver the public key (it is not secret), to check with\n      webhook_verify %s {\n          public_key {file.%swebhook.pub}\n      }\n", name, dir)
 	fmt.Fprintf(&b, "Receiving: a %s sender makes its own key pair; put the public key it publishes in webhook_verify %s, not this one.\n", name, name)

@@ -187,6 +187,9 @@ func TestSchemesDescribeWhatPresetsWillUse(t *testing.T) {
 	if err := s.Init(); err != nil {
 		t.Fatal(err)
 	}
+	if l := describeLayout(s); l != "Webhook-Signature: v1a,<signature> v1a,<signature> (one v1a per key; other versions ignored)" {
+		t.Errorf("layout %q", l)
+	}
 	if k := describeKey(s); k.String() != "public key (Ed25519)" {
 		t.Errorf("key %q", k)
 	}
@@ -370,7 +373,7 @@ func checkKeyPair(t *testing.T, s *scheme.Scheme, out, stderr string) {
 	if strings.Contains(stderr, privText) {
 		t.Errorf("%s: the advice repeats the private key", s.Name)
 	}
-	for _, w := range []string{"webhook_sign " + s.Name, "private_key {file.", "webhook_verify " + s.Name, "public_key {file."} {
+	for _, w := range []string{"webhook_sign " + s.Name, "private_key {file./etc/caddy/webhook.key}", "webhook_verify " + s.Name, "public_key {file./etc/caddy/webhook.pub}", "> /etc/caddy/webhook.key;", "> /etc/caddy/webhook.pub;"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("%s: advice lacks %q:\n%s", s.Name, w, stderr)
 		}
