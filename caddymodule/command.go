@@ -28,7 +28,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "webhook",
-		Usage: "secret|check-secret|sign|verify|fingerprint|status|version [flags]",
+		Usage: "secret|check-secret|sign|verify|fingerprint|status|schemes|version [flags]",
 		Short: "Generates and checks webhook secrets, signs and verifies webhooks, shows webhook routes",
 		Long: `
 Tools for the webhook secrets and signatures that webhook_verify and
@@ -40,6 +40,7 @@ webhook_sign use:
   verify        say exactly why a captured request passes or fails
   fingerprint   print the label (fp-...) logs and metrics show for a secret
   status        show the running Caddy's webhook routes: counts, secrets, replay
+  schemes       list the senders hookguard knows, or show one in full
   version       print hookguard's version and Caddy's
 `,
 		CobraFunc: func(cmd *cobra.Command) {
@@ -51,7 +52,7 @@ webhook_sign use:
 func addWebhookCommands(cmd *cobra.Command) {
 	for _, c := range []*cobra.Command{
 		secretCommand(), checkSecretCommand(), signCommand(), verifyCommand(),
-		fingerprintCommand(), statusCommand(), versionCommand(),
+		fingerprintCommand(), statusCommand(), versionCommand(), schemesCommand(),
 	} {
 		quietWhenSaid(c)
 		cmd.AddCommand(c)
@@ -100,10 +101,13 @@ func secretCommand() *cobra.Command {
 scheme wants: whsec_ + base64 for standard and svix, URL-safe base64 otherwise
 (hmac and token included). The secret goes to stdout alone; advice on where it
 goes (webhook_verify for a secret you give a sender, webhook_sign for one you
-sign with) and how to store it goes to stderr.`,
+sign with) and how to store it goes to stderr.
+For a scheme that signs with a key pair, prints a new pair instead, as two
+lines: "private_key <key>" (for webhook_sign) and "public_key <key>" (for the
+receiver's webhook_verify).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSecret(cmd.OutOrStdout(), cmd.ErrOrStderr(), scheme, n)
+			return runSecret(cmd.OutOrStdout(), cmd.ErrOrStderr(), scheme, n, cmd.Flags().Changed("bytes"))
 		},
 	}
 	c.Flags().StringVar(&scheme, "scheme", "standard", "scheme the secret is for: "+preset.List()+", hmac or token")
@@ -111,10 +115,16 @@ sign with) and how to store it goes to stderr.`,
 	return c
 }
 
-func runSecret(out, errOut io.Writer, scheme string, n int) error {
+func runSecret(out, errOut io.Writer, scheme string, n int, bytesGiven bool) error {
 	s, err := secretScheme(scheme)
 	if err != nil {
 		return err
+	}
+	if s.Asymmetric() {
+		if bytesGiven {
+			return fmt.Errorf("--bytes: scheme %s signs with a key pair (%s), whose size the algorithm fixes", s.Name, s.Algorithm.Name())
+		}
+		return runKeyPair(out, errOut, s)
 	}
 	secret, err := signer.GenerateSecret(s, n)
 	if err != nil {
