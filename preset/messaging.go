@@ -44,6 +44,7 @@ func init() {
 					HeaderSets: []scheme.Headers{{Signature: twilioSignature}},
 					Algorithm:  twilioHMAC{}, Encoding: scheme.Base64,
 					Strategy: twilioStrategy{},
+					SignsURL: true,
 				}
 			},
 		},
