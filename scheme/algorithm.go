@@ -232,13 +232,16 @@ func (Ed25519) ParsePrivate(text string) (crypto.Signer, error) {
 	return nil, fmt.Errorf("not an Ed25519 private key")
 }
 
-// Generate implements KeyPair, in Standard Webhooks' whpk_/whsk_ form.
+// Generate implements KeyPair, in Standard Webhooks' whpk_/whsk_ form. The
+// private key is the 32-byte seed, as the Go and Python libraries' v1a
+// (standard-webhooks PRs #253 and #304) read whsk_: the Go one refuses the
+// 64-byte form. ParsePrivate reads both.
 func (Ed25519) Generate() (string, string, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return "", "", err
 	}
-	return "whpk_" + b64(pub), "whsk_" + b64(priv), nil
+	return "whpk_" + b64(pub), "whsk_" + b64(priv.Seed()), nil
 }
 
 type edMessage struct {

@@ -43,6 +43,15 @@ type Strategy interface {
 	Sign(r *Request, body []byte, v Values, sign func(msg []byte) ([][]byte, error)) (http.Header, error)
 }
 
+// A TimestampedStrategy is a Strategy whose sender signs a timestamp that
+// travels where no header names it (Mailgun's, inside the body): the
+// scheme is Timestamped, so its Tolerance applies and a route may set its
+// own. Extract returns the timestamp as sent.
+type TimestampedStrategy interface {
+	Strategy
+	Timestamped() bool
+}
+
 // A Handshake answers a sender that checks the endpoint before it sends
 // webhooks to it.
 type Handshake interface {

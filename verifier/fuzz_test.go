@@ -293,7 +293,10 @@ func FuzzVerify(f *testing.F) {
 		}
 		val := strings.TrimSpace(sig)
 		if sch.Compares() {
-			if val != string(known) {
+			// The token as the format carries it (Postmark's Basic
+			// credentials are base64 after "Basic ").
+			toks, _, _ := sch.Format.Parse(val, sch.Encoding)
+			if len(toks) != 1 || !bytes.Equal(toks[0], known) {
 				t.Fatalf("token %q accepted", val)
 			}
 			return

@@ -15,6 +15,9 @@ var (
 	wantReason = verifiertest.WantReason
 	mustPreset = verifiertest.MustPreset
 	mustKey    = verifiertest.MustKey
+	// genericPresets are the presets the tests that drive every preset
+	// alike can sign from a secret and a body.
+	genericPresets = verifiertest.GenericPresets
 )
 
 // hdr builds a header from name/value pairs, canonicalising names the way

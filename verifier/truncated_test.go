@@ -14,8 +14,9 @@ import (
 )
 
 // TestTruncatedMACRefused (issue 12): a signature that is the start of a
-// valid HMAC-SHA256 (1, 16 or 31 of its 32 bytes), in the scheme's own
-// encoding and header layout, is refused by every HMAC-SHA256 preset and
+// valid HMAC (1, half or all but one of its bytes: 1, 16 or 31 for
+// HMAC-SHA256), in the scheme's own encoding and header layout, is refused
+// by every HMAC preset and
 // by generic schemes in each encoding, in Verify and in the streaming
 // path. A verifier that compared only as many bytes as were sent would
 // accept all three.
@@ -26,7 +27,12 @@ func TestTruncatedMACRefused(t *testing.T) {
 	keys := []verifier.Key{{Label: "k", Secret: key}}
 	schemes := map[string]*verifier.Scheme{}
 	for _, name := range preset.Names() {
-		if s := mustPreset(t, name, preset.Options{}); !s.Compares() {
+		// Every preset whose MAC is an HMAC over headers and body (not
+		// one that signs the URL or fields of the body: their presets'
+		// tests cover them; not a public-key signature, which has no
+		// prefix that is valid).
+		s := mustPreset(t, name, preset.Options{})
+		if _, hm := s.Algorithm.(scheme.HMAC); hm && s.Strategy == nil && !s.UsesURL() {
 			schemes[name] = s
 		}
 	}
@@ -38,16 +44,13 @@ func TestTruncatedMACRefused(t *testing.T) {
 		schemes["hmac-"+string(enc)] = s
 	}
 	for name, s := range schemes {
-		if s.Size() != 32 {
-			t.Fatalf("%s: MAC of %d bytes; this test is about HMAC-SHA256", name, s.Size())
-		}
 		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_trunc", Time: now})
 		if _, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil {
 			t.Fatalf("%s: the untruncated signature fails: %v", name, err)
 		}
 		full := s.Digest(key, "msg_trunc", strconv.FormatInt(now.Unix(), 10), body)
 		sigHeader := s.HeaderSets[0].Signature
-		for _, n := range []int{1, 16, 31} {
+		for _, n := range []int{1, s.Size() / 2, s.Size() - 1} {
 			t.Run(fmt.Sprintf("%s/%d_bytes", name, n), func(t *testing.T) {
 				th := h.Clone()
 				v := th.Get(sigHeader)

@@ -2,6 +2,8 @@ package verifier_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -477,9 +479,15 @@ func TestPublishedVectors(t *testing.T) {
 		})
 	}
 	for _, p := range preset.Names() {
-		if !covered[p] {
-			t.Errorf("preset %s has no vector in TestPublishedVectors", p)
+		if covered[p] {
+			continue
 		}
+		// Presets added since the registry moved to package preset are
+		// proven there (preset.TestVectors, testdata/vectors/<name>.json).
+		if _, err := os.Stat(filepath.Join("..", "preset", "testdata", "vectors", p+".json")); err == nil {
+			continue
+		}
+		t.Errorf("preset %s has no vector in TestPublishedVectors nor in preset/testdata/vectors", p)
 	}
 }
 

@@ -59,3 +59,25 @@ func MustKey(t testing.TB, s *verifier.Scheme, label, secret string) verifier.Ke
 	}
 	return verifier.Key{Label: label, Secret: k}
 }
+
+// Generic reports whether the tests that drive every preset alike can
+// drive s: it signs headers and body with a shared secret (or compares
+// one). A preset that verifies with a public key, signs the URL the sender
+// called or fields of the body (Discord, Twilio, Mailgun, ...) cannot be
+// signed from a secret and a body alone: its own tests in package preset
+// (vectors from the sender's material) and the end-to-end tests cover it.
+func Generic(s *verifier.Scheme) bool {
+	return !s.Asymmetric() && s.Strategy == nil && !s.UsesURL()
+}
+
+// GenericPresets lists, in order, the presets for which Generic holds.
+func GenericPresets(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, n := range preset.Names() {
+		if Generic(MustPreset(t, n, preset.Options{})) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
