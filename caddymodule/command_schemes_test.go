@@ -43,6 +43,9 @@ func TestSchemesListsEveryPreset(t *testing.T) {
 		ts := "none"
 		if s.Timestamped() {
 			ts = s.Time.String() + ", " + durationText(s.Tolerance)
+			if s.FixedWidthTime {
+				ts = s.Time.String() + " (fixed width), " + durationText(s.Tolerance)
+			}
 		}
 		if !strings.Contains(row, "  "+ts+"  ") {
 			t.Errorf("row of %s lacks its timestamp %q:\n%s", name, ts, row)
