@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -22,7 +23,10 @@ func TestReplayKeyPerPreset(t *testing.T) {
 	want := map[string]string{
 		"standard": "sid", "svix": "sid",
 		"github": "mac", "stripe": "mac", "slack": "mac", "shopify": "mac", "decsys": "mac", "bitbucket": "mac",
-		"gitlab": "body",
+		"gitlab":      "body",
+		"bigcommerce": "sid",
+		"paddle":      "mac", "square": "mac", "razorpay": "mac", "woocommerce": "mac", "coinbase": "mac",
+		"lemonsqueezy": "mac", "docusign": "mac", "plaid": "mac",
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)
@@ -35,8 +39,16 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now})
-		res, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+		keys := []verifier.Key{{Secret: key}}
+		if s.Asymmetric() {
+			keys = generatedPair(t, s)
+		}
+		const url = "https://example.com/hook"
+		h, err := signer.SignKeys(s, keys, signer.Message{Body: body, ID: "msg_1", Time: now, URL: url})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		res, err := verifier.VerifyRequest(s, verifier.Request{Header: h, URL: url}, body, keys, 5*time.Minute, now)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -61,6 +73,24 @@ func TestReplayKeyPerPreset(t *testing.T) {
 			}
 		}
 	}
+}
+
+// generatedPair is a fresh key pair of a key-pair scheme, as one key that
+// both signs and verifies.
+func generatedPair(t *testing.T, s *verifier.Scheme) []verifier.Key {
+	t.Helper()
+	pub, priv, err := s.Algorithm.(scheme.KeyPair).Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := verifier.Key{}
+	if k.Public, err = s.ParsePublicKey(pub); err != nil {
+		t.Fatal(err)
+	}
+	if k.Private, err = s.ParsePrivateKey(priv); err != nil {
+		t.Fatal(err)
+	}
+	return []verifier.Key{k}
 }
 
 // TestReplayKeyShownIsKeyed: what logs, {http.webhook.replay_key} and

@@ -79,6 +79,12 @@ func TestSignVerifyProperty(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if s.Asymmetric() || s.UsesURL() {
+				// No shared secret to draw, or a URL to sign that Verify
+				// is not given: preset/testdata/vectors and the preset's
+				// own tests sign and verify these.
+				t.Skip("key pair or signed URL: covered by the preset's vectors")
+			}
 			r := rand.New(rand.NewSource(int64(len(name)) * 7919))
 			for i := range iterations {
 				_, key := randomSecret(t, r, s)
