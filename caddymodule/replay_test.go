@@ -27,6 +27,9 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		"gitlab":   "body",
 		"intercom": "mac", "frameio": "mac", "zoom": "mac", "postmark": "body",
 		"discord": "mac", "discord-events": "mac", "sendgrid": "mac", "standard-v1a": "sid",
+		"bigcommerce": "sid",
+		"paddle":      "mac", "square": "mac", "razorpay": "mac", "woocommerce": "mac", "coinbase": "mac",
+		"lemonsqueezy": "mac", "docusign": "mac", "plaid": "mac",
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)
@@ -86,6 +89,24 @@ func TestReplayKeyPerPreset(t *testing.T) {
 			}
 		}
 	}
+}
+
+// generatedPair is a fresh key pair of a key-pair scheme, as one key that
+// both signs and verifies.
+func generatedPair(t *testing.T, s *verifier.Scheme) []verifier.Key {
+	t.Helper()
+	pub, priv, err := s.Algorithm.(scheme.KeyPair).Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := verifier.Key{}
+	if k.Public, err = s.ParsePublicKey(pub); err != nil {
+		t.Fatal(err)
+	}
+	if k.Private, err = s.ParsePrivateKey(priv); err != nil {
+		t.Fatal(err)
+	}
+	return []verifier.Key{k}
 }
 
 // TestReplayKeyShownIsKeyed: what logs, {http.webhook.replay_key} and

@@ -169,14 +169,6 @@ func mustPreset(t *testing.T, name string) *scheme.Scheme {
 
 func secretKey(s string) []scheme.Key { return []scheme.Key{{Label: "k", Secret: []byte(s)}} }
 
-func reason(err error) scheme.Reason {
-	var ve *scheme.Error
-	if errors.As(err, &ve) {
-		return ve.Reason
-	}
-	return ""
-}
-
 // twilioSig is Twilio's documented signature, computed here independently
 // of the preset: base64 HMAC-SHA1 of the URL and the sorted parameters.
 func twilioSig(token, signed string) string {
