@@ -175,6 +175,9 @@ func (s *Scheme) initFallback() error {
 // Timestamped reports whether the scheme carries a signed timestamp, so
 // that a tolerance applies.
 func (s *Scheme) Timestamped() bool {
+	if ts, ok := s.Strategy.(TimestampedStrategy); ok && ts.CarriesTimestamp() {
+		return true
+	}
 	return s.Format != nil && s.Format.CarriesTimestamp() || s.HeaderSets[0].Timestamp != ""
 }
 

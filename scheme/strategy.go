@@ -43,6 +43,16 @@ type Strategy interface {
 	Sign(r *Request, body []byte, v Values, sign func(msg []byte) ([][]byte, error)) (http.Header, error)
 }
 
+// A TimestampedStrategy is a Strategy whose sender signs a timestamp that
+// travels inside what the strategy reads (Linear's webhookTimestamp, a body
+// field), not in a header of its own: the scheme is timestamped all the
+// same, so its tolerance applies and can be configured. Extract must then
+// return the timestamp, or fail when the request carries none.
+type TimestampedStrategy interface {
+	Strategy
+	CarriesTimestamp() bool
+}
+
 // A Handshake answers a sender that checks the endpoint before it sends
 // webhooks to it.
 type Handshake interface {
