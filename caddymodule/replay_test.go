@@ -23,17 +23,28 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		"standard": "sid", "svix": "sid",
 		"github": "mac", "stripe": "mac", "slack": "mac", "shopify": "mac", "decsys": "mac", "bitbucket": "mac",
 		"gitlab": "body",
+		"gitea":  "mac", "forgejo": "mac", "gogs": "mac", "jira": "mac", "circleci": "mac", "sentry": "mac",
+		"vercel": "mac", "segment": "mac", "netlify": "mac", "linear": "mac", "figma": "body",
 	}
 	now := time.Unix(1_700_000_000, 0)
-	body := []byte(`{"event":"replay key"}`)
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	// Senders that sign inside a body of their own shape.
+	bodies := map[string][]byte{
+		"linear": []byte(`{"event":"replay key","webhookTimestamp":1700000000000}`),
+		"figma":  []byte(`{"event":"replay key","passcode":"` + secret + `"}`),
+	}
 	for _, name := range preset.Names() {
 		s, err := preset.Get(name, preset.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := s.DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+		key, err := s.DecodeSecret(secret)
 		if err != nil {
 			t.Fatal(err)
+		}
+		body := []byte(`{"event":"replay key"}`)
+		if b, ok := bodies[name]; ok {
+			body = b
 		}
 		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now})
 		res, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)

@@ -79,6 +79,12 @@ func TestSignVerifyProperty(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A sender whose signature or timestamp travels in a body of its
+			// own shape (Linear's webhookTimestamp, Figma's passcode) cannot
+			// sign a random body; its vectors and family tests cover it.
+			if _, err := signer.SignKeys(s, signer.Secrets([]byte("k")), signer.Message{Body: []byte("x"), Time: time.Now()}); err != nil && s.Strategy != nil {
+				t.Skipf("%s signs only bodies of its own shape: %v", name, err)
+			}
 			r := rand.New(rand.NewSource(int64(len(name)) * 7919))
 			for i := range iterations {
 				_, key := randomSecret(t, r, s)

@@ -26,7 +26,9 @@ func TestTruncatedMACRefused(t *testing.T) {
 	keys := []verifier.Key{{Label: "k", Secret: key}}
 	schemes := map[string]*verifier.Scheme{}
 	for _, name := range preset.Names() {
-		if s := mustPreset(t, name, preset.Options{}); !s.Compares() {
+		// A Strategy's signature is not the encoded MAC in a header (a
+		// JWT's is over the token): only header-borne HMAC-SHA256 presets.
+		if s := mustPreset(t, name, preset.Options{}); !s.Compares() && s.Strategy == nil && s.Algorithm == scheme.Algorithm(scheme.HMACSHA256) {
 			schemes[name] = s
 		}
 	}
