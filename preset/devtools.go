@@ -281,9 +281,10 @@ type jwsHeader struct {
 }
 
 type netlifyClaims struct {
-	Iss    *string     `json:"iss"`
-	SHA256 *string     `json:"sha256"`
-	Iat    json.Number `json:"iat"`
+	Iss    *string         `json:"iss"`
+	SHA256 *string         `json:"sha256"`
+	Iat    json.RawMessage `json:"iat"` // read only if it is a whole number
+
 }
 
 // Extract implements scheme.Strategy.
@@ -323,8 +324,10 @@ func (netlifyJWS) Extract(r *scheme.Request, body []byte) (scheme.Extracted, err
 		return scheme.Extracted{}, scheme.Fail(scheme.WrongSignature, netlifyHeader, "the token's sha256 claim does not match the body")
 	}
 	ex := scheme.Extracted{Sigs: [][]byte{sig}, Message: []byte(parts[0] + "." + parts[1])}
-	if _, ok := scheme.ParseTimestamp(claims.Iat.String()); ok {
-		ex.Timestamp = claims.Iat.String()
+	if iat := string(bytes.TrimSpace(claims.Iat)); iat != "" {
+		if _, ok := scheme.ParseTimestamp(iat); ok {
+			ex.Timestamp = iat
+		}
 	}
 	return ex, nil
 }
@@ -336,9 +339,7 @@ func decodeJWSPart(part string, v any) bool {
 	if err != nil || len(b) == 0 || b[0] != '{' {
 		return false
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(v) == nil
+	return json.Unmarshal(b, v) == nil
 }
 
 // Sign implements scheme.Strategy: the token Netlify sends, laid out as
