@@ -30,6 +30,8 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		"bigcommerce": "sid",
 		"paddle":      "mac", "square": "mac", "razorpay": "mac", "woocommerce": "mac", "coinbase": "mac",
 		"lemonsqueezy": "mac", "docusign": "mac", "plaid": "mac",
+		"gitea": "mac", "forgejo": "mac", "gogs": "mac", "jira": "mac", "circleci": "mac", "sentry": "mac",
+		"vercel": "mac", "segment": "mac", "netlify": "mac", "linear": "mac", "figma": "body",
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)

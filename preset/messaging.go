@@ -175,10 +175,10 @@ func init() {
 	)
 }
 
-// oneHeader returns the one value of header name, "" when absent; a
+// maybeHeader returns the one value of header name, "" when absent; a
 // repeated header is malformed: the gateway never guesses which copy the
 // sender meant.
-func oneHeader(h http.Header, name string) (string, error) {
+func maybeHeader(h http.Header, name string) (string, error) {
 	vals := h.Values(name)
 	switch len(vals) {
 	case 0:
@@ -210,7 +210,7 @@ const (
 type twilioStrategy struct{}
 
 func (twilioStrategy) Extract(r *scheme.Request, body []byte) (scheme.Extracted, error) {
-	raw, err := oneHeader(r.Header, twilioSignature)
+	raw, err := maybeHeader(r.Header, twilioSignature)
 	if err != nil {
 		return scheme.Extracted{}, err
 	}
@@ -221,7 +221,7 @@ func (twilioStrategy) Extract(r *scheme.Request, body []byte) (scheme.Extracted,
 	if !ok {
 		return scheme.Extracted{}, scheme.Fail(scheme.MalformedHeader, twilioSignature, "not valid base64")
 	}
-	settings, err := oneHeader(r.Header, twilioSettings)
+	settings, err := maybeHeader(r.Header, twilioSettings)
 	if err != nil {
 		return scheme.Extracted{}, err
 	}
@@ -467,7 +467,7 @@ func (mailgunStrategy) Timestamped() bool { return true }
 var mailgunFields = []string{"timestamp", "token", "signature", "parent-signature"}
 
 func (mailgunStrategy) Extract(r *scheme.Request, body []byte) (scheme.Extracted, error) {
-	ct, err := oneHeader(r.Header, "Content-Type")
+	ct, err := maybeHeader(r.Header, "Content-Type")
 	if err != nil {
 		return scheme.Extracted{}, err
 	}

@@ -121,7 +121,7 @@ func TestMessagingRefusalReasons(t *testing.T) {
 				continue
 			}
 			seen++
-			err := verifyCase(t, name, c)
+			err := verifyMessagingCase(t, name, c)
 			var ve *scheme.Error
 			if !errors.As(err, &ve) || ve.Reason != r {
 				t.Errorf("%s/%s: refused with %v, want %s", name, c.Name, err, r)
@@ -133,9 +133,9 @@ func TestMessagingRefusalReasons(t *testing.T) {
 	}
 }
 
-// verifyCase verifies one vector case as TestVectors does and returns the
+// verifyMessagingCase verifies one vector case as TestVectors does and returns the
 // verdict.
-func verifyCase(t *testing.T, name string, c vectorCase) error {
+func verifyMessagingCase(t *testing.T, name string, c vectorCase) error {
 	t.Helper()
 	s := mustPreset(t, name)
 	key := scheme.Key{Label: "vector"}
