@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -22,7 +24,9 @@ func TestReplayKeyPerPreset(t *testing.T) {
 	want := map[string]string{
 		"standard": "sid", "svix": "sid",
 		"github": "mac", "stripe": "mac", "slack": "mac", "shopify": "mac", "decsys": "mac", "bitbucket": "mac",
-		"gitlab": "body",
+		"gitlab":  "body",
+		"hubspot": "mac", "hubspot-v1": "mac", "hubspot-v2": "mac", "twitch": "sid", "dropbox": "mac",
+		"okta": "body", "asana": "mac", "onfleet": "mac", "pagerduty": "mac", "zendesk": "mac",
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)
@@ -31,12 +35,18 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := s.DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+		secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		if s.Secret == scheme.SecretHex {
+			secret = "31f09a6b8c2d4e5f60718293a4b5c6d7e8f90a1b"
+		}
+		key, err := s.DecodeSecret(secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now})
-		res, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+		// Schemes that sign the URL the sender called get one.
+		m := signer.Message{Body: body, ID: "msg_1", Time: now, Method: http.MethodPost, URL: "https://hooks.example/in"}
+		h := signer.Sign(s, [][]byte{key}, m)
+		res, err := verifier.VerifyRequest(s, scheme.Request{Method: m.Method, URL: m.URL, Header: h}, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -46,6 +46,9 @@ func TestExpiredSecretNamed(t *testing.T) {
 			}
 		}
 		t.Run(name, func(t *testing.T) {
+			if !signsAnyBody(s) {
+				t.Skipf("%s signs only bodies of its sender's shape", name)
+			}
 			res, err := verifier.Verify(s, sign(current), body, keys, 5*time.Minute, now)
 			if err != nil || res.Key != "current" {
 				t.Fatalf("current key: %+v, %v", res, err)
@@ -70,6 +73,9 @@ func TestExpiredSecretNamed(t *testing.T) {
 			_, err = c.Finish()
 			wantReason(t, err, verifier.WrongSignature)
 			wantExpired(t, c.MatchExpired(err, strings.NewReader(string(body))), "2026-q3")
+			if s.Strategy != nil {
+				return // it holds what it extracted from the body, and reads none again
+			}
 			// The body read again must be the body: another one does not
 			// match the expired key either.
 			c, _ = verifier.Begin(s, verifier.Request{Header: sign(old)}, keys, 5*time.Minute, now)

@@ -335,6 +335,9 @@ func TestKeyExpiry(t *testing.T) {
 func TestEmptyKeyNeverUsed(t *testing.T) {
 	for _, name := range preset.Names() {
 		s := mustPreset(t, name, preset.Options{})
+		if !signsAnyBody(s) {
+			continue
+		}
 		body := []byte("forged")
 		now := time.Unix(1700000000, 0)
 		// Forge with the empty key.
@@ -356,6 +359,9 @@ func TestRotation(t *testing.T) {
 	body := []byte(`{"event":"rotate"}`)
 	for _, name := range preset.Names() {
 		s := mustPreset(t, name, preset.Options{})
+		if !signsAnyBody(s) {
+			continue
+		}
 		a, b, c := []byte("secret-a-0123456789"), []byte("secret-b-0123456789"), []byte("secret-c-0123456789")
 		keys := []verifier.Key{{Label: "a", Secret: a}, {Label: "b", Secret: b}}
 		for _, tc := range []struct {

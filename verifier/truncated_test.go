@@ -2,7 +2,6 @@ package verifier_test
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,9 @@ func TestTruncatedMACRefused(t *testing.T) {
 	keys := []verifier.Key{{Label: "k", Secret: key}}
 	schemes := map[string]*verifier.Scheme{}
 	for _, name := range preset.Names() {
-		if s := mustPreset(t, name, preset.Options{}); !s.Compares() {
+		// A Strategy's signature is not the encoded MAC in a header (a
+		// JWT's is over the token): only header-borne HMAC-SHA256 presets.
+		if s := mustPreset(t, name, preset.Options{}); !s.Compares() && s.Strategy == nil && s.Algorithm == scheme.Algorithm(scheme.HMACSHA256) {
 			schemes[name] = s
 		}
 	}
@@ -45,7 +46,7 @@ func TestTruncatedMACRefused(t *testing.T) {
 		if _, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil {
 			t.Fatalf("%s: the untruncated signature fails: %v", name, err)
 		}
-		full := s.Digest(key, "msg_trunc", strconv.FormatInt(now.Unix(), 10), body)
+		full := s.Digest(key, "msg_trunc", s.Time.Format(now), body)
 		sigHeader := s.HeaderSets[0].Signature
 		for _, n := range []int{1, 16, 31} {
 			t.Run(fmt.Sprintf("%s/%d_bytes", name, n), func(t *testing.T) {
