@@ -7,6 +7,7 @@ require github.com/hookguard/hookguard v0.0.0-00010101000000-000000000000
 replace github.com/hookguard/hookguard => ../
 
 require (
+	github.com/PagerDuty/go-pagerduty v1.8.0
 	github.com/caddyserver/caddy/v2 v2.11.9
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	github.com/stripe/stripe-go/v85 v85.0.0
