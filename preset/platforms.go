@@ -34,6 +34,7 @@ func init() {
 					Time:      scheme.UnixMillis,
 					Tolerance: 5 * time.Minute, // "Reject the request if the timestamp is older than 5 minutes"
 					Strategy:  hubspotV3{},
+					SignsURL:  true,
 				}
 			},
 		},
