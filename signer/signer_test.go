@@ -21,18 +21,19 @@ import (
 func randomSecret(t *testing.T, r *rand.Rand, s *verifier.Scheme) (string, []byte) {
 	t.Helper()
 	var secret string
-	if s.Secret == scheme.SecretHex {
+	switch s.Secret {
+	case scheme.SecretHex:
 		k := make([]byte, 1+r.Intn(64))
 		r.Read(k)
 		secret = hex.EncodeToString(k)
-	} else if s.Secret == scheme.SecretWhsec {
+	case scheme.SecretWhsec:
 		k := make([]byte, 1+r.Intn(64))
 		r.Read(k)
 		secret = base64.StdEncoding.EncodeToString(k)
 		if r.Intn(2) == 0 {
 			secret = "whsec_" + secret
 		}
-	} else {
+	default:
 		// Printable, as a token travels in a header; random length.
 		const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~!$%&'*+^`|"
 		b := make([]byte, 1+r.Intn(64))
