@@ -504,7 +504,7 @@ func runSign(out, errOut io.Writer, req signRequest) error {
 		}
 	}
 	if req.id == "" {
-		req.id = signer.NewID()
+		req.id = signer.IDFor(s, "")
 	}
 	msg := signer.Message{Body: req.body, ID: req.id, Time: signAt, Method: http.MethodPost, URL: req.url}
 	if msg.URL == "" {

@@ -257,12 +257,14 @@ func (s *WebhookSign) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		return s.route.refuseUnread(w, r, http.StatusInternalServerError, errors.New("every signing secret has expired"))
 	}
 	// Signed as it is read, in one pass: the body may be spooled to a file.
-	id := signer.NewID()
 	// After webhook_verify, the id comes from what was verified (see
-	// verifiedDelivery), so a replay of one webhook keeps one id.
+	// verifiedDelivery), so a replay of one webhook keeps one id; in the
+	// form the scheme's receivers take (signer.IDFor).
+	id := ""
 	if d := verifiedOf(r); d != nil {
 		id = d.outgoingID()
 	}
+	id = signer.IDFor(s.route.scheme, id)
 	label := usable[0].Label
 	keys := make([]scheme.Key, len(usable))
 	for i, k := range usable {

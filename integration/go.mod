@@ -9,6 +9,7 @@ replace github.com/hookguard/hookguard => ../
 require (
 	code.gitea.io/sdk/gitea v0.25.1
 	github.com/PaddleHQ/paddle-go-sdk/v4 v4.1.0
+	github.com/PagerDuty/go-pagerduty v1.8.0
 	github.com/caddyserver/caddy/v2 v2.11.9
 	github.com/mailgun/mailgun-go/v4 v4.23.0
 	github.com/razorpay/razorpay-go v1.3.3

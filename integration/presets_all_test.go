@@ -54,6 +54,11 @@ func newKey(t *testing.T, s *scheme.Scheme) (scheme.Key, string) {
 	return scheme.Key{Label: "k", Secret: key}, secret
 }
 
+// jsonStrategy are the presets with a Strategy whose senders post JSON:
+// HubSpot's decodes the URL it signs, and refuses a body a URL could end
+// with (a form's first byte).
+var jsonStrategy = map[string]bool{"hubspot": true}
+
 // TestEveryPresetEndToEnd runs every registered preset through a real
 // Caddy, one route each: a request signed as the sender signs passes with
 // its body byte for byte; a tampered body, a wrong secret or key, a missing
@@ -89,13 +94,13 @@ func TestEveryPresetEndToEnd(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			url := fmt.Sprintf("%s/p/%s?n=1", gatewayURL, p.name)
 			body, ctype := []byte(`{"event":"ping","data":{"n":1,"text":"héllo"}}`), "application/json"
-			if p.s.Strategy != nil {
+			if p.s.Strategy != nil && !jsonStrategy[p.name] {
 				// Senders whose strategy reads the body post forms.
 				body, ctype = []byte("AccountSid=AC123&Body=h%C3%A9llo&From=%2B15550001111&n=1"), "application/x-www-form-urlencoded"
 			}
 			now := time.Now()
 			sign := func(k scheme.Key, at time.Time, b []byte) http.Header {
-				h, err := signer.SignKeys(p.s, []scheme.Key{k}, signer.Message{Body: b, ID: signer.NewID(), Time: at, Method: http.MethodPost, URL: url})
+				h, err := signer.SignKeys(p.s, []scheme.Key{k}, signer.Message{Body: b, ID: signer.IDFor(p.s, ""), Time: at, Method: http.MethodPost, URL: url})
 				if err != nil {
 					return nil
 				}

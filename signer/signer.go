@@ -5,7 +5,9 @@ package signer
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -62,4 +64,31 @@ func NewID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// IDFor returns the delivery id to send with scheme s: id itself, or a
+// fresh one (NewID) when id is empty. A sender whose ids have a fixed
+// width (Twitch's 36-character UUIDs, Scheme.FixedWidthID) gets an id of
+// that form: a random UUID, or, for an id of another form, one derived
+// from it, so one webhook keeps one id.
+func IDFor(s *scheme.Scheme, id string) string {
+	if s == nil || s.FixedWidthID != 36 {
+		if id == "" {
+			return NewID()
+		}
+		return id
+	}
+	if len(id) == 36 {
+		return id
+	}
+	var b [16]byte
+	if id == "" {
+		rand.Read(b[:])
+	} else {
+		sum := sha256.Sum256([]byte(id))
+		copy(b[:], sum[:16])
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4 (random) form, as Twitch's are
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -2,10 +2,10 @@ package signer_test
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"math/rand"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +21,19 @@ import (
 func randomSecret(t *testing.T, r *rand.Rand, s *verifier.Scheme) (string, []byte) {
 	t.Helper()
 	var secret string
-	if s.Secret == scheme.SecretWhsec {
+	switch s.Secret {
+	case scheme.SecretWhsec, scheme.SecretBase64:
 		k := make([]byte, 1+r.Intn(64))
 		r.Read(k)
 		secret = base64.StdEncoding.EncodeToString(k)
-		if r.Intn(2) == 0 {
+		if s.Secret == scheme.SecretWhsec && r.Intn(2) == 0 {
 			secret = "whsec_" + secret
 		}
-	} else {
+	case scheme.SecretHex:
+		k := make([]byte, 1+r.Intn(64))
+		r.Read(k)
+		secret = hex.EncodeToString(k)
+	default:
 		// Printable, as a token travels in a header; random length.
 		const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~!$%&'*+^`|"
 		b := make([]byte, 1+r.Intn(64))
@@ -99,8 +104,8 @@ func TestSignVerifyProperty(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Strategy != nil || s.UsesURL() {
-				t.Skip("signs the URL called or fields of the body: see the preset's own tests")
+			if s.Strategy != nil || s.UsesURL() || s.FixedWidthID > 0 {
+				t.Skip("signs the URL called or fields of the body, or takes ids of one form only: see the preset's own tests")
 			}
 			iterations := 200
 			if s.Asymmetric() {
@@ -140,7 +145,7 @@ func TestSignVerifyProperty(t *testing.T) {
 				if s.HeaderSets[0].ID != "" && res.ID != m.ID {
 					t.Fatalf("iteration %d: id %q, want %q", i, res.ID, m.ID)
 				}
-				if s.Timestamped() && res.Timestamp != strconv.FormatInt(msgTime.Unix(), 10) {
+				if s.Timestamped() && res.Timestamp != s.Time.Format(msgTime) {
 					t.Fatalf("iteration %d: timestamp %q", i, res.Timestamp)
 				}
 
@@ -273,5 +278,24 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("NewID repeated %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestIDFor: a sender with 36-character ids (Twitch) gets UUIDs, the same
+// one for the same id given; others get the id given, or a fresh msg_ one.
+func TestIDFor(t *testing.T) {
+	tw := &scheme.Scheme{FixedWidthID: 36}
+	a, b := signer.IDFor(tw, ""), signer.IDFor(tw, "")
+	if len(a) != 36 || a == b || a[14] != '4' {
+		t.Errorf("fresh UUIDs %q, %q", a, b)
+	}
+	if d := signer.IDFor(tw, "msg_1"); len(d) != 36 || d != signer.IDFor(tw, "msg_1") || d == signer.IDFor(tw, "msg_2") {
+		t.Errorf("derived UUID %q", d)
+	}
+	if u := "befa7b53-d79d-478f-86b9-120f112b044e"; signer.IDFor(tw, u) != u {
+		t.Errorf("a UUID given is not kept")
+	}
+	if signer.IDFor(&scheme.Scheme{}, "x") != "x" || !strings.HasPrefix(signer.IDFor(&scheme.Scheme{}, ""), "msg_") {
+		t.Errorf("other schemes")
 	}
 }
