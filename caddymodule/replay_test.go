@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/hookguard/hookguard/preset"
+	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
 	"github.com/hookguard/hookguard/verifier"
 )
@@ -31,12 +32,21 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := s.DecodeSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+		secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		switch s.Secret {
+		case scheme.SecretBase64:
+			secret = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		case scheme.SecretHex:
+			secret = "31f290f6bf062a62ab4f08d43cf20b7e"
+		}
+		key, err := s.DecodeSecret(secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_1", Time: now})
-		res, err := verifier.Verify(s, h, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
+		// A POST to a URL, for the schemes that sign it.
+		m := signer.Message{Body: body, ID: "msg_1", Time: now, Method: "POST", URL: "https://hooks.example.com/hook"}
+		h := signer.Sign(s, [][]byte{key}, m)
+		res, err := verifier.VerifyRequest(s, verifier.Request{Method: m.Method, URL: m.URL, Header: h}, body, []verifier.Key{{Secret: key}}, 5*time.Minute, now)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

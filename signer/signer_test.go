@@ -2,10 +2,10 @@ package signer_test
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"math/rand"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +21,19 @@ import (
 func randomSecret(t *testing.T, r *rand.Rand, s *verifier.Scheme) (string, []byte) {
 	t.Helper()
 	var secret string
-	if s.Secret == scheme.SecretWhsec {
+	switch s.Secret {
+	case scheme.SecretWhsec, scheme.SecretBase64:
 		k := make([]byte, 1+r.Intn(64))
 		r.Read(k)
 		secret = base64.StdEncoding.EncodeToString(k)
-		if r.Intn(2) == 0 {
+		if s.Secret == scheme.SecretWhsec && r.Intn(2) == 0 {
 			secret = "whsec_" + secret
 		}
-	} else {
+	case scheme.SecretHex:
+		k := make([]byte, 1+r.Intn(64))
+		r.Read(k)
+		secret = hex.EncodeToString(k)
+	default:
 		// Printable, as a token travels in a header; random length.
 		const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~!$%&'*+^`|"
 		b := make([]byte, 1+r.Intn(64))
@@ -85,7 +90,8 @@ func TestSignVerifyProperty(t *testing.T) {
 				_, other := randomSecret(t, r, s)
 				body := randomBody(r)
 				msgTime := time.Unix(1500000000+r.Int63n(500000000), 0)
-				m := signer.Message{Body: body, ID: signer.NewID(), Time: msgTime}
+				// A POST to a URL, for the schemes that sign it.
+				m := signer.Message{Body: body, ID: signer.NewID(), Time: msgTime, Method: http.MethodPost, URL: "https://hooks.example.com/hook"}
 				h := signer.Sign(s, [][]byte{key}, m)
 
 				keys := []verifier.Key{{Label: "other", Secret: other}, {Label: "signer", Secret: key}}
@@ -93,7 +99,10 @@ func TestSignVerifyProperty(t *testing.T) {
 					keys = keys[1:]
 				}
 				now := msgTime.Add(time.Duration(r.Int63n(int64(4*time.Minute))) - 2*time.Minute)
-				res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now)
+				verify := func(h http.Header, body []byte, keys []verifier.Key) (verifier.Result, error) {
+					return verifier.VerifyRequest(s, verifier.Request{Method: m.Method, URL: m.URL, Header: h}, body, keys, 5*time.Minute, now)
+				}
+				res, err := verify(h, body, keys)
 				if err != nil {
 					t.Fatalf("iteration %d: Sign → Verify failed: %v (body %d bytes, headers %v)", i, err, len(body), h)
 				}
@@ -103,7 +112,7 @@ func TestSignVerifyProperty(t *testing.T) {
 				if s.HeaderSets[0].ID != "" && res.ID != m.ID {
 					t.Fatalf("iteration %d: id %q, want %q", i, res.ID, m.ID)
 				}
-				if s.Timestamped() && res.Timestamp != strconv.FormatInt(msgTime.Unix(), 10) {
+				if s.Timestamped() && res.Timestamp != s.Time.Format(msgTime) {
 					t.Fatalf("iteration %d: timestamp %q", i, res.Timestamp)
 				}
 
@@ -122,7 +131,7 @@ func TestSignVerifyProperty(t *testing.T) {
 				for _, p := range positions {
 					flipped := append([]byte(nil), body...)
 					flipped[p] ^= byte(1 + r.Intn(255))
-					_, err := verifier.Verify(s, h, flipped, keys, 5*time.Minute, now)
+					_, err := verify(h, flipped, keys)
 					if s.Compares() {
 						if err != nil {
 							t.Fatalf("iteration %d: token scheme depends on the body: %v", i, err)
@@ -138,17 +147,17 @@ func TestSignVerifyProperty(t *testing.T) {
 				}
 				// One byte more or less is a different body too.
 				if !s.Compares() {
-					if _, err := verifier.Verify(s, h, append(append([]byte(nil), body...), 0), keys, 5*time.Minute, now); err == nil {
+					if _, err := verify(h, append(append([]byte(nil), body...), 0), keys); err == nil {
 						t.Fatalf("iteration %d: appended byte verifies", i)
 					}
 					if len(body) > 0 {
-						if _, err := verifier.Verify(s, h, body[:len(body)-1], keys, 5*time.Minute, now); err == nil {
+						if _, err := verify(h, body[:len(body)-1], keys); err == nil {
 							t.Fatalf("iteration %d: truncated body verifies", i)
 						}
 					}
 				}
 				// Only the signer's key verifies.
-				if _, err := verifier.Verify(s, h, body, []verifier.Key{{Label: "other", Secret: other}}, 5*time.Minute, now); err == nil && string(other) != string(key) {
+				if _, err := verify(h, body, []verifier.Key{{Label: "other", Secret: other}}); err == nil && string(other) != string(key) {
 					t.Fatalf("iteration %d: another key verifies", i)
 				}
 			}

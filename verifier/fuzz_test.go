@@ -293,7 +293,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		val := strings.TrimSpace(sig)
 		if sch.Compares() {
-			if val != string(known) {
+			if val != sch.Format.Render([]string{string(known)}, "") {
 				t.Fatalf("token %q accepted", val)
 			}
 			return
@@ -308,7 +308,7 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("verified without the MAC of the body: headers %q", h)
 		}
 		if res.Timestamp != "" {
-			if n, ok := scheme.ParseTimestamp(res.Timestamp); !ok || scheme.Skew(n, fuzzNow).Abs() > tol {
+			if n, ok := sch.Time.Parse(res.Timestamp, false); !ok || scheme.Skew(n, fuzzNow).Abs() > tol {
 				t.Fatalf("verified with timestamp %q outside tolerance", res.Timestamp)
 			}
 		}

@@ -338,13 +338,13 @@ func TestEmptyKeyNeverUsed(t *testing.T) {
 		body := []byte("forged")
 		now := time.Unix(1700000000, 0)
 		// Forge with the empty key.
-		h := signer.Sign(s, [][]byte{{}}, signer.Message{Body: body, ID: "msg_1", Time: now})
+		h := signPost(s, [][]byte{{}}, signer.Message{Body: body, ID: "msg_1", Time: now})
 		if s.Compares() {
-			h.Set(s.HeaderSets[0].Signature, "x")
+			h.Set(s.HeaderSets[0].Signature, token(s, "x"))
 		}
-		_, err := verifier.Verify(s, h, body, []verifier.Key{{Label: "empty"}}, 5*time.Minute, now)
+		_, err := verifyPost(s, h, body, []verifier.Key{{Label: "empty"}}, 5*time.Minute, now)
 		wantReason(t, err, verifier.NoUsableSecret)
-		_, err = verifier.Verify(s, h, body, []verifier.Key{{Label: "empty", Secret: []byte{}}, {Label: "real", Secret: []byte("real-secret")}}, 5*time.Minute, now)
+		_, err = verifyPost(s, h, body, []verifier.Key{{Label: "empty", Secret: []byte{}}, {Label: "real", Secret: []byte("real-secret")}}, 5*time.Minute, now)
 		if got := reasonOf(t, err); got != verifier.WrongSignature {
 			t.Errorf("%s: empty key next to a real one: %v", name, err)
 		}
@@ -366,8 +366,8 @@ func TestRotation(t *testing.T) {
 			{[][]byte{b}, "b"},
 			{[][]byte{c}, ""},
 		} {
-			h := signer.Sign(s, tc.signWith, signer.Message{Body: body, ID: "msg_1", Time: now})
-			res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now)
+			h := signPost(s, tc.signWith, signer.Message{Body: body, ID: "msg_1", Time: now})
+			res, err := verifyPost(s, h, body, keys, 5*time.Minute, now)
 			if tc.want == "" {
 				wantReason(t, err, verifier.WrongSignature)
 				continue
@@ -379,12 +379,12 @@ func TestRotation(t *testing.T) {
 		// Multi-signature schemes: a header carrying c's and b's signatures
 		// matches b; one carrying a's and b's names the first configured key.
 		if s.Format.PerKey() {
-			h := signer.Sign(s, [][]byte{c, b}, signer.Message{Body: body, ID: "msg_1", Time: now})
-			if res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil || res.Key != "b" {
+			h := signPost(s, [][]byte{c, b}, signer.Message{Body: body, ID: "msg_1", Time: now})
+			if res, err := verifyPost(s, h, body, keys, 5*time.Minute, now); err != nil || res.Key != "b" {
 				t.Errorf("%s: c+b: %+v, %v", name, res, err)
 			}
-			h = signer.Sign(s, [][]byte{b, a}, signer.Message{Body: body, ID: "msg_1", Time: now})
-			if res, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil || res.Key != "a" {
+			h = signPost(s, [][]byte{b, a}, signer.Message{Body: body, ID: "msg_1", Time: now})
+			if res, err := verifyPost(s, h, body, keys, 5*time.Minute, now); err != nil || res.Key != "a" {
 				t.Errorf("%s: b+a: %+v, %v", name, res, err)
 			}
 		}

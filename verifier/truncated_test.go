@@ -2,7 +2,6 @@ package verifier_test
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,8 @@ func TestTruncatedMACRefused(t *testing.T) {
 	keys := []verifier.Key{{Label: "k", Secret: key}}
 	schemes := map[string]*verifier.Scheme{}
 	for _, name := range preset.Names() {
-		if s := mustPreset(t, name, preset.Options{}); !s.Compares() {
+		// A Strategy's signature is not Digest's: its own tests cover it.
+		if s := mustPreset(t, name, preset.Options{}); !s.Compares() && s.Strategy == nil {
 			schemes[name] = s
 		}
 	}
@@ -41,24 +41,29 @@ func TestTruncatedMACRefused(t *testing.T) {
 		if s.Size() != 32 {
 			t.Fatalf("%s: MAC of %d bytes; this test is about HMAC-SHA256", name, s.Size())
 		}
-		h := signer.Sign(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_trunc", Time: now})
-		if _, err := verifier.Verify(s, h, body, keys, 5*time.Minute, now); err != nil {
+		h := signPost(s, [][]byte{key}, signer.Message{Body: body, ID: "msg_trunc", Time: now})
+		if _, err := verifyPost(s, h, body, keys, 5*time.Minute, now); err != nil {
 			t.Fatalf("%s: the untruncated signature fails: %v", name, err)
 		}
-		full := s.Digest(key, "msg_trunc", strconv.FormatInt(now.Unix(), 10), body)
+		full := s.Digest(key, "msg_trunc", s.Time.Format(now), body)
 		sigHeader := s.HeaderSets[0].Signature
 		for _, n := range []int{1, 16, 31} {
 			t.Run(fmt.Sprintf("%s/%d_bytes", name, n), func(t *testing.T) {
 				th := h.Clone()
 				v := th.Get(sigHeader)
-				if !strings.Contains(v, s.Encode(full)) {
+				enc := s.Encode
+				if !strings.Contains(v, enc(full)) {
+					// A sender that writes base64 without padding (Sanity).
+					enc = func(b []byte) string { return strings.TrimRight(s.Encode(b), "=") }
+				}
+				if !strings.Contains(v, enc(full)) {
 					t.Fatalf("header %s = %q does not hold the signature as encoded", sigHeader, v)
 				}
-				th.Set(sigHeader, strings.Replace(v, s.Encode(full), s.Encode(full[:n]), 1))
-				if _, err := verifier.Verify(s, th, body, keys, 5*time.Minute, now); err == nil {
+				th.Set(sigHeader, strings.Replace(v, enc(full), enc(full[:n]), 1))
+				if _, err := verifyPost(s, th, body, keys, 5*time.Minute, now); err == nil {
 					t.Fatalf("%s: %q, %d bytes of a valid MAC, accepted", sigHeader, th.Get(sigHeader), n)
 				}
-				c, err := verifier.Begin(s, verifier.Request{Header: th}, keys, 5*time.Minute, now)
+				c, err := verifier.Begin(s, post(th), keys, 5*time.Minute, now)
 				if err == nil {
 					c.Write(body)
 					_, err = c.Finish()
