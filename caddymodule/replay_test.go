@@ -24,6 +24,9 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		"standard": "sid", "svix": "sid",
 		"github": "mac", "stripe": "mac", "slack": "mac", "shopify": "mac", "decsys": "mac", "bitbucket": "mac",
 		"gitlab": "body",
+		"clerk":  "sid", "resend": "sid",
+		"contentful": "mac", "sanity": "mac", "typeform": "mac", "airtable": "mac", "calendly": "mac", "mux": "mac",
+		"strapi": "body",
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)
