@@ -8,6 +8,7 @@ replace github.com/hookguard/hookguard => ../
 
 require (
 	github.com/caddyserver/caddy/v2 v2.11.9
+	github.com/resend/resend-go/v3 v3.1.1
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	github.com/stripe/stripe-go/v85 v85.0.0
 	github.com/svix/svix-webhooks v1.44.0

@@ -34,7 +34,7 @@ func init() {
 			Name: "contentful", Sender: "Contentful", Family: "saas",
 			Docs:   "https://www.contentful.com/developers/docs/webhooks/request-verification/",
 			Signed: "HMAC-SHA256, hex, of method, path, the headers listed in X-Contentful-Signed-Headers and the body; timestamp in ms, 30 s",
-			Notes:  "secret: the space's 64-character webhook signing secret, used as text; the path is the request's as it arrived (public_url only changes scheme and host)",
+			Notes:  "secret: the space's 64-character webhook signing secret, used as text; signs the path and query as the request arrived (before any rewrite), not the host",
 			Build: func(Options) *scheme.Scheme {
 				return &scheme.Scheme{
 					HeaderSets: []scheme.Headers{{Signature: contentfulSignature, Timestamp: contentfulTimestamp}},
@@ -43,6 +43,9 @@ func init() {
 					// @contentful/node-apps-toolkit verifyRequest's default TTL.
 					Tolerance: 30 * time.Second,
 					Strategy:  contentfulRequest{},
+					// It signs the path and query the sender called: a
+					// webhook_sign route needs public_url to know them.
+					SignsURL: true,
 					// Contentful's own requests are at most 1 MB; the
 					// webhook's envelope comes on top.
 					MaxBody: 2 << 20,
