@@ -102,7 +102,8 @@ func TestVerifyCommandSuggestsScheme(t *testing.T) {
 		{"no --scheme", github, nil, "hint:      no --scheme given, so it was checked as standard, the default; the capture has X-Hub-Signature-256: try --scheme github"},
 		{"wrong --scheme", github, []string{"--scheme", "slack"}, "hint:      the capture has no signature header of scheme slack, but has X-Hub-Signature-256: try --scheme github"},
 		{"two candidates", legacy, []string{"--scheme", "stripe"}, "but has X-Hub-Signature: try --scheme bitbucket or --scheme github --legacy-sha1"},
-		{"svix headers", svix, nil, "the capture has Svix-Signature: try --scheme svix"},
+		// Every preset under Svix's names is suggested (clerk, resend, ...).
+		{"svix headers", svix, nil, "the capture has Svix-Signature: try --scheme "},
 		{"no preset", unknown, []string{"--scheme", "github"}, "the capture has no signature header of scheme github, nor of any other preset: for another sender, describe its scheme with --scheme hmac or token and --header <name>"},
 	}
 	for _, c := range cases {
@@ -110,6 +111,9 @@ func TestVerifyCommandSuggestsScheme(t *testing.T) {
 			out, _, err := runAll(t, c.capture, append([]string{"verify", "--secret-file", path}, c.args...)...)
 			if !errors.Is(err, errUnverified) || !strings.Contains(out, c.want) {
 				t.Errorf("err=%v, output lacks %q:\n%s", err, c.want, out)
+			}
+			if c.capture == svix && !strings.Contains(out, "--scheme svix") {
+				t.Errorf("svix not suggested:\n%s", out)
 			}
 		})
 	}

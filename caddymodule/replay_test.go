@@ -34,6 +34,9 @@ func TestReplayKeyPerPreset(t *testing.T) {
 		"vercel": "mac", "segment": "mac", "netlify": "mac", "linear": "mac", "figma": "body",
 		"hubspot": "mac", "hubspot-v1": "mac", "hubspot-v2": "mac", "twitch": "sid", "dropbox": "mac",
 		"okta": "body", "asana": "mac", "onfleet": "mac", "pagerduty": "mac", "zendesk": "mac",
+		"clerk": "sid", "resend": "sid",
+		"contentful": "mac", "sanity": "mac", "typeform": "mac", "airtable": "mac", "calendly": "mac", "mux": "mac",
+		"strapi": "body",
 	}
 	now := time.Unix(1_700_000_000, 0)
 	body := []byte(`{"event":"replay key"}`)

@@ -13,6 +13,7 @@ require (
 	github.com/caddyserver/caddy/v2 v2.11.9
 	github.com/mailgun/mailgun-go/v4 v4.23.0
 	github.com/razorpay/razorpay-go v1.3.3
+	github.com/resend/resend-go/v3 v3.1.1
 	github.com/sendgrid/sendgrid-go v3.16.1+incompatible
 	github.com/spf13/cobra v1.10.2
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1

@@ -14,8 +14,8 @@ const DefaultSecretBytes = 32
 
 // GenerateSecret returns a new secret of n random bytes from crypto/rand in
 // the format scheme s expects: whsec_ + base64 for Standard Webhooks and
-// Svix (and Stripe's whsec_ look), hex for senders whose secrets are hex
-// (Onfleet), URL-safe base64 otherwise. Any secret it
+// Svix (and Stripe's whsec_ look), base64 or hex where the scheme decodes
+// its secrets so, URL-safe base64 otherwise. Any secret it
 // returns passes CheckSchemeKey.
 func GenerateSecret(s *scheme.Scheme, n int) (string, error) {
 	if n < MinSecretLength {
@@ -33,6 +33,8 @@ func GenerateSecret(s *scheme.Scheme, n int) (string, error) {
 		switch {
 		case s != nil && s.Secret == scheme.SecretWhsec:
 			secret = "whsec_" + base64.StdEncoding.EncodeToString(b)
+		case s != nil && s.Secret == scheme.SecretBase64:
+			secret = base64.StdEncoding.EncodeToString(b)
 		case s != nil && s.Secret == scheme.SecretHex:
 			secret = hex.EncodeToString(b)
 		case s != nil:

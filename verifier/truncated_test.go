@@ -54,10 +54,15 @@ func TestTruncatedMACRefused(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d_bytes", name, n), func(t *testing.T) {
 				th := h.Clone()
 				v := th.Get(sigHeader)
-				if !strings.Contains(v, s.Encode(full)) {
+				enc := s.Encode
+				if !strings.Contains(v, enc(full)) {
+					// A sender that writes base64 without padding (Sanity).
+					enc = func(b []byte) string { return strings.TrimRight(s.Encode(b), "=") }
+				}
+				if !strings.Contains(v, enc(full)) {
 					t.Fatalf("header %s = %q does not hold the signature as encoded", sigHeader, v)
 				}
-				th.Set(sigHeader, strings.Replace(v, s.Encode(full), s.Encode(full[:n]), 1))
+				th.Set(sigHeader, strings.Replace(v, enc(full), enc(full[:n]), 1))
 				if _, err := verifier.Verify(s, th, body, keys, 5*time.Minute, now); err == nil {
 					t.Fatalf("%s: %q, %d bytes of a valid MAC, accepted", sigHeader, th.Get(sigHeader), n)
 				}
