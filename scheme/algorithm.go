@@ -46,6 +46,14 @@ type Message interface {
 	Sign(i int) ([]byte, error)
 }
 
+// An Identified Message names what was signed by something other than
+// the signature, for algorithms whose signatures are not unique to the
+// message (ECDSA): the verifier identifies a delivery, for replay
+// protection, by it instead.
+type Identified interface {
+	Identity() []byte
+}
+
 // A KeyPair is an asymmetric Algorithm: it verifies with public keys and
 // signs with private ones, each written as the sender publishes it.
 type KeyPair interface {
@@ -369,6 +377,11 @@ func (m *ecMessage) Match(sigs [][]byte) (int, []byte) {
 	}
 	return matched, matchedSig
 }
+
+// Identity implements Identified: an ECDSA signature is malleable ((r, s)
+// and (r, N-s) both verify), so it cannot name a delivery; the digest of
+// what was signed can.
+func (m *ecMessage) Identity() []byte { return m.h.Sum(nil) }
 
 func (m *ecMessage) Sign(i int) ([]byte, error) {
 	priv, ok := m.keys[i].Private.(*ecdsa.PrivateKey)

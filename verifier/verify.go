@@ -309,6 +309,11 @@ func (c *Check) Finish() (Result, error) {
 	res.Key, res.KeyIndex = c.keys[matched].Label, c.idx[matched]
 	res.IDSigned = c.s.UsesID() || c.s.Strategy != nil && c.idSigned
 	res.Signature = matchedSig
+	if id, ok := c.msg.(scheme.Identified); ok {
+		// Another signature of the same message (ECDSA's (r, N-s)) must
+		// not pass for another delivery.
+		res.Signature = id.Identity()
+	}
 	if c.main != nil {
 		c.main.WriteParts(c.mainMsg, true, c.vals)
 		if sig, err := c.mainMsg.Sign(matched); err == nil {
