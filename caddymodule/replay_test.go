@@ -102,24 +102,6 @@ func TestReplayKeyPerPreset(t *testing.T) {
 	}
 }
 
-// generatedPair is a fresh key pair of a key-pair scheme, as one key that
-// both signs and verifies.
-func generatedPair(t *testing.T, s *verifier.Scheme) []verifier.Key {
-	t.Helper()
-	pub, priv, err := s.Algorithm.(scheme.KeyPair).Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := verifier.Key{}
-	if k.Public, err = s.ParsePublicKey(pub); err != nil {
-		t.Fatal(err)
-	}
-	if k.Private, err = s.ParsePrivateKey(priv); err != nil {
-		t.Fatal(err)
-	}
-	return []verifier.Key{k}
-}
-
 // TestReplayKeyShownIsKeyed: what logs, {http.webhook.replay_key} and
 // error texts show of a replay key is keyed with the installation's key,
 // so it cannot be recomputed from a guessed secret and the public inputs

@@ -136,3 +136,12 @@ func TestPublicURLChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestSignRefusesVerifyOnly: a scheme no signer can imitate (Mailgun's
+// signature is in the body) fails the load of a webhook_sign route.
+func TestSignRefusesVerifyOnly(t *testing.T) {
+	s := &WebhookSign{Scheme: "mailgun", Secrets: []Secret{{Value: "Wq8-vT3rZk1x-Pn5Ld7sYc2m-Hb9Ga4e"}}}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "cannot sign as Mailgun") {
+		t.Errorf("webhook_sign mailgun: Validate = %v, want refused", err)
+	}
+}

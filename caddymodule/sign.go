@@ -339,6 +339,9 @@ var (
 // validateURL checks public_url against the scheme: required where the
 // URL is signed, refused where it is not.
 func (s *WebhookSign) validateURL(sch *verifier.Scheme) error {
+	if vo, ok := sch.Strategy.(scheme.VerifyOnly); ok {
+		return errors.New(vo.VerifyOnly())
+	}
 	switch {
 	case s.PublicURL == "" && sch.UsesURL():
 		return fmt.Errorf("scheme %s signs the URL the receiver is called at, which this handler cannot know: write public_url https://receiver.example (scheme://host[:port]; the path and query are the request's own)", s.Scheme)

@@ -55,6 +55,15 @@ func TestExampleRelayIsInternalOnly(t *testing.T) {
 		!strings.HasPrefix(body, "receiver verified standard webhook msg_") {
 		t.Errorf("/relay/legacy did not reach the demo receiver: %d %q", status, body)
 	}
+	// A key pair end to end: /relay/v1a signs with the private key, the
+	// gateway's /standard-v1a verifies with the public one.
+	if status, body := examplePost(t, "http://localhost:8090/relay/v1a", nil, `{"order":3}`); status != http.StatusOK ||
+		!strings.HasPrefix(body, `app got a standard-v1a webhook (key `) || !strings.Contains(body, `{"order":3}`) {
+		t.Errorf("/relay/v1a to /standard-v1a: %d %q", status, body)
+	}
+	if status, _ := examplePost(t, "http://localhost:8080/standard-v1a", nil, `{"order":3}`); status != http.StatusUnauthorized {
+		t.Errorf("an unsigned request to /standard-v1a: %d, want 401", status)
+	}
 	if status, body := examplePost(t, "http://localhost:8080/relay/internal", nil, `{"order":1}`); strings.Contains(body, "receiver verified") {
 		t.Errorf("the public gateway relayed and signed a request: %d %q", status, body)
 	}

@@ -523,8 +523,13 @@ func (mailgunStrategy) Extract(r *scheme.Request, body []byte) (scheme.Extracted
 	}, nil
 }
 
-func (mailgunStrategy) Sign(*scheme.Request, []byte, scheme.Values, func([]byte) ([][]byte, error)) (http.Header, error) {
-	return nil, errors.New("mailgun puts its signature in the body: webhook_sign sends the body unchanged, so it cannot sign as Mailgun")
+func (m mailgunStrategy) Sign(*scheme.Request, []byte, scheme.Values, func([]byte) ([][]byte, error)) (http.Header, error) {
+	return nil, errors.New(m.VerifyOnly())
+}
+
+// VerifyOnly implements scheme.VerifyOnly.
+func (mailgunStrategy) VerifyOnly() string {
+	return "mailgun puts its signature in the body: webhook_sign sends the body unchanged, so it cannot sign as Mailgun"
 }
 
 // mailgunJSON reads the "signature" object of a JSON webhook. A key that

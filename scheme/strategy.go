@@ -52,6 +52,13 @@ type TimestampedStrategy interface {
 	Timestamped() bool
 }
 
+// A VerifyOnly Strategy describes a sender no signer can imitate (its
+// signature travels in the body, which a signer sends unchanged): webhook_sign
+// refuses it at load, with the reason VerifyOnly gives.
+type VerifyOnly interface {
+	VerifyOnly() string
+}
+
 // A Handshake answers a sender that checks the endpoint before it sends
 // webhooks to it.
 type Handshake interface {

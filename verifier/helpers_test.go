@@ -23,33 +23,6 @@ var (
 	genericPresets = verifiertest.GenericPresets
 )
 
-// testURL is where the tests that go through every preset send their
-// requests: a preset that signs the URL, or whose Strategy reads the path,
-// needs one.
-const testURL = "https://hooks.example.com/hook"
-
-// post is a POST to testURL with header h.
-func post(h http.Header) verifier.Request {
-	return verifier.Request{Method: http.MethodPost, URL: testURL, Header: h}
-}
-
-// verifyPost is verifier.Verify for a POST to testURL.
-func verifyPost(s *verifier.Scheme, h http.Header, body []byte, keys []verifier.Key, tol time.Duration, now time.Time) (verifier.Result, error) {
-	return verifier.VerifyRequest(s, post(h), body, keys, tol, now)
-}
-
-// signPost is signer.Sign for a POST to testURL.
-func signPost(s *verifier.Scheme, secrets [][]byte, m signer.Message) http.Header {
-	m.Method, m.URL = http.MethodPost, testURL
-	return signer.Sign(s, secrets, m)
-}
-
-// token is the header value a token scheme carries for secret (a prefix
-// such as "Bearer " included).
-func token(s *verifier.Scheme, secret string) string {
-	return s.Format.Render([]string{secret}, "")
-}
-
 // hdr builds a header from name/value pairs, canonicalising names the way
 // net/http does for a real request.
 func hdr(kv ...string) http.Header {
