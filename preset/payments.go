@@ -493,6 +493,14 @@ type plaidMessage struct {
 	buf  []byte
 }
 
+// Identity implements scheme.Identified: an ECDSA signature has a twin,
+// (r, N-s), that verifies too, so the token's signing input, not its
+// signature, names the delivery.
+func (m *plaidMessage) Identity() []byte {
+	sum := sha256.Sum256(m.buf)
+	return sum[:]
+}
+
 func (m *plaidMessage) Write(p []byte) (int, error) {
 	m.buf = append(m.buf, p...)
 	return len(p), nil

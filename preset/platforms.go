@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -309,28 +310,41 @@ func (secretThenSHA256) Size() int { return sha256.Size }
 
 // Begin implements scheme.Algorithm.
 func (secretThenSHA256) Begin(keys []*scheme.Key) scheme.Message {
-	m := make(prefixedHashes, len(keys))
+	m := &prefixedHashes{hs: make([]hash.Hash, len(keys))}
 	for i, k := range keys {
-		m[i] = sha256.New()
-		m[i].Write(k.Secret)
+		m.hs[i] = sha256.New()
+		m.hs[i].Write(k.Secret)
 	}
 	return m
 }
 
 // prefixedHashes is one running hash per key, each started with its key.
-type prefixedHashes []hash.Hash
+//
+// A plain SHA-256 of secret + content can be extended without the secret:
+// from one signed body, anyone can sign body + SHA-256 padding + more. The
+// padding always holds zero bytes (its length field's high bytes, at
+// least), and HubSpot's bodies are JSON, which never holds a NUL: so a
+// message with a NUL in it matches no key, and no extension verifies.
+type prefixedHashes struct {
+	hs  []hash.Hash
+	nul bool // a NUL byte was written
+}
 
-func (m prefixedHashes) Write(p []byte) (int, error) {
-	for _, h := range m {
+func (m *prefixedHashes) Write(p []byte) (int, error) {
+	m.nul = m.nul || bytes.IndexByte(p, 0) >= 0
+	for _, h := range m.hs {
 		h.Write(p)
 	}
 	return len(p), nil
 }
 
-func (m prefixedHashes) Match(sigs [][]byte) (int, []byte) {
+func (m *prefixedHashes) Match(sigs [][]byte) (int, []byte) {
+	if m.nul {
+		return -1, nil
+	}
 	matched := -1
 	var matchedSig []byte
-	for i, h := range m {
+	for i, h := range m.hs {
 		want := h.Sum(nil)
 		for _, sig := range sigs {
 			if subtle.ConstantTimeCompare(sig, want) == 1 && matched < 0 {
@@ -341,7 +355,12 @@ func (m prefixedHashes) Match(sigs [][]byte) (int, []byte) {
 	return matched, matchedSig
 }
 
-func (m prefixedHashes) Sign(i int) ([]byte, error) { return m[i].Sum(nil), nil }
+func (m *prefixedHashes) Sign(i int) ([]byte, error) {
+	if m.nul {
+		return nil, errors.New("hubspot v1/v2 signatures are not made over a body with a NUL byte: no verifier accepts one (see prefixedHashes)")
+	}
+	return m.hs[i].Sum(nil), nil
+}
 
 // pagerdutyList is X-PagerDuty-Signature: "v1=<hex>,v1=<hex>", one per
 // signing secret, read as go-pagerduty's webhookv3.VerifySignature reads

@@ -244,7 +244,7 @@ func (contentfulRequest) Extract(r *scheme.Request, body []byte) (scheme.Extract
 	}
 	path, ok := contentfulPath(target)
 	if !ok {
-		return scheme.Extracted{}, scheme.Fail(scheme.MalformedHeader, contentfulSignature, "the path has characters outside printable ASCII, which Contentful sends percent-encoded")
+		return scheme.Extracted{}, scheme.Fail(scheme.MalformedHeader, contentfulSignature, "the path has characters outside printable ASCII, which Contentful sends percent-encoded, or a second ?, after which nothing is signed")
 	}
 	// The request's headers under the names the toolkit gives them.
 	byName := make(map[string][]string, len(r.Header))
@@ -285,7 +285,7 @@ func (contentfulRequest) Sign(r *scheme.Request, body []byte, v scheme.Values, s
 	}
 	path, ok := contentfulPath(target)
 	if !ok {
-		return nil, scheme.Fail(scheme.MalformedHeader, contentfulSignature, "the path has characters outside printable ASCII: percent-encode them")
+		return nil, scheme.Fail(scheme.MalformedHeader, contentfulSignature, "the path has characters outside printable ASCII or a second ?: percent-encode them")
 	}
 	signed := map[string]string{}
 	msg := contentfulMessage(methodOr(r.Method), path, signed, v.Timestamp, body)
@@ -335,6 +335,11 @@ func contentfulPath(target string) (string, bool) {
 		if target[i] <= ' ' || target[i] >= 0x7f {
 			return "", false
 		}
+	}
+	if strings.Count(target, "?") > 1 {
+		// The toolkit signs nothing after a second '?': what follows it
+		// would reach the app unsigned.
+		return "", false
 	}
 	parts := strings.Split(target, "?")
 	p := parts[0]

@@ -157,7 +157,6 @@ func TestContentfulPath(t *testing.T) {
 		{"/hook", "/hook"},
 		{"/hook?a=b&c=d", "/hook?a%253Db%2526c%253Dd"},
 		{"/x?", "/x"},
-		{"/x?a?b", "/x?a"},
 		{"/p%20q", "/p%2520q"},
 		{"/[x]{y}|z^`\"<>\\", "/%5Bx%5D%7By%7D%7Cz%5E%60%22%3C%3E%5C"},
 		{"/a;b,c/d:e@f&g=h+i$j#k", "/a;b,c/d:e@f&g=h+i$j#k"},
@@ -316,4 +315,27 @@ func hmacSHA256(key, msg []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(msg)
 	return m.Sum(nil)
+}
+
+// TestContentfulSecondQuestionMark (review): the toolkit signs nothing
+// after a second '?', so parameters added there would reach the app
+// unsigned: such a request is refused.
+func TestContentfulSecondQuestionMark(t *testing.T) {
+	s, err := preset.Get("contentful", preset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := scheme.Key{Label: "k", Secret: []byte("contentful-secret")}
+	ts := "1700000000123"
+	msg := "POST\n/webhooks/contentful\nx-contentful-signed-headers:x-contentful-signed-headers,x-contentful-timestamp;x-contentful-timestamp:" + ts + "\n{}"
+	h := http.Header{}
+	h.Set("X-Contentful-Signature", s.Encode(hmacSHA256(key.Secret, []byte(msg))))
+	h.Set("X-Contentful-Signed-Headers", "x-contentful-signed-headers,x-contentful-timestamp")
+	h.Set("X-Contentful-Timestamp", ts)
+	for target, ok := range map[string]bool{"/webhooks/contentful": true, "/webhooks/contentful??&admin=1": false, "/webhooks/contentful?a?b": false} {
+		_, err := verifier.VerifyRequest(s, scheme.Request{Method: "POST", URL: "https://example.com" + target, Header: h}, []byte("{}"), []scheme.Key{key}, s.Tolerance, time.Unix(1700000001, 0))
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want ok %v", target, err, ok)
+		}
+	}
 }

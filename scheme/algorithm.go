@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
@@ -206,13 +207,55 @@ func (Ed25519) ParsePublic(text string) (crypto.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	var pub ed25519.PublicKey
 	switch v := k.(type) {
 	case []byte:
-		return ed25519.PublicKey(v), nil
+		pub = ed25519.PublicKey(v)
 	case ed25519.PublicKey:
-		return v, nil
+		pub = v
+	default:
+		return nil, fmt.Errorf("not an Ed25519 public key")
 	}
-	return nil, fmt.Errorf("not an Ed25519 public key")
+	if smallOrder(pub) {
+		return nil, fmt.Errorf("not a usable Ed25519 public key: a point of small order, under which forged signatures verify (a placeholder?)")
+	}
+	return pub, nil
+}
+
+// smallOrderY are the y coordinates (little-endian, sign bit clear) of the
+// Ed25519 points of order 1, 2, 4 and 8, in their canonical and
+// non-canonical (y + p) encodings, as libsodium's blocklist has them.
+var smallOrderY = func() [][]byte {
+	var out [][]byte
+	for _, h := range []string{
+		"0100000000000000000000000000000000000000000000000000000000000000", // 1: the identity
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p-1: order 2
+		"0000000000000000000000000000000000000000000000000000000000000000", // 0: order 4
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p: 0, not canonical
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p+1: 1, not canonical
+	} {
+		b, _ := hex.DecodeString(h)
+		out = append(out, b)
+	}
+	return out
+}()
+
+// smallOrder reports whether pub is a point of small order: under such a
+// key, a signature anyone can make verifies any message.
+func smallOrder(pub ed25519.PublicKey) bool {
+	if len(pub) != ed25519.PublicKeySize {
+		return true
+	}
+	y := bytes.Clone(pub)
+	y[31] &= 0x7f
+	for _, bad := range smallOrderY {
+		if bytes.Equal(y, bad) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParsePrivate implements KeyPair: a 32-byte seed or a 64-byte private key

@@ -1,6 +1,7 @@
 package signer_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"math/rand"
@@ -123,6 +124,11 @@ func TestSignVerifyProperty(t *testing.T) {
 				}
 				key, otherSecret := signing.Secret, other.Secret
 				body := randomBody(r)
+				if s.Name == "hubspot-v1" || s.Name == "hubspot-v2" {
+					// Refused with a NUL byte in them (extension), which
+					// TestHubSpotLegacyLengthExtension covers.
+					body = bytes.ReplaceAll(body, []byte{0}, []byte{1})
+				}
 				msgTime := time.Unix(1500000000+r.Int63n(500000000), 0)
 				m := signer.Message{Body: body, ID: signer.NewID(), Time: msgTime}
 				h, err := signer.SignKeys(s, []verifier.Key{signing}, m)

@@ -57,7 +57,7 @@ func ExplainWith(s *Scheme, w io.Writer, r Request, body []byte, keys []Key, o E
 	labels := make([]string, 0, len(keys))
 	for _, k := range keys {
 		l := k.Label
-		if !k.NotAfter.IsZero() && !now.Before(k.NotAfter) {
+		if k.Expired(now) {
 			l += " (expired " + k.NotAfter.UTC().Format(time.RFC3339) + ")"
 		}
 		labels = append(labels, l)
