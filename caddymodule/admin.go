@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/hookguard/hookguard/relay"
 	"github.com/hookguard/hookguard/verifier"
 )
 
@@ -46,6 +48,9 @@ func (a *AdminWebhooks) Routes() []caddy.AdminRoute {
 }
 
 func (a *AdminWebhooks) serveStatus(w http.ResponseWriter, r *http.Request) error {
+	if strings.HasPrefix(r.URL.Path, adminRelayPath) {
+		return serveRelay(w, r)
+	}
 	if r.URL.Path != adminWebhooksPath {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("resource not found: %v", r.URL.Path)}
 	}
@@ -56,8 +61,16 @@ func (a *AdminWebhooks) serveStatus(w http.ResponseWriter, r *http.Request) erro
 	liveRoutes.Lock()
 	routes := newestRoutes(liveRoutes.m)
 	liveRoutes.Unlock()
+	st := statusOf(routes)
+	st.Routes = append(st.Routes, relayStatuses(r.Context())...)
+	sort.SliceStable(st.Routes, func(i, j int) bool {
+		if st.Routes[i].Name != st.Routes[j].Name {
+			return st.Routes[i].Name < st.Routes[j].Name
+		}
+		return st.Routes[i].Handler < st.Routes[j].Handler
+	})
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(statusOf(routes))
+	return json.NewEncoder(w).Encode(st)
 }
 
 // webhooksStatus is the answer of GET /webhooks/.
@@ -88,8 +101,7 @@ type routeStatus struct {
 	// Replay is the replay store of a webhook_verify with replay; absent
 	// otherwise.
 	Replay *replayStatus `json:"replay,omitempty"`
-	// Relay is reserved for the state of the route's relay queue, which
-	// webhook_relay will report; absent until then.
+	// Relay is the queue of a webhook_relay route; absent for others.
 	Relay *relayStatus `json:"relay,omitempty"`
 }
 
@@ -125,9 +137,16 @@ type replayStatus struct {
 	Evicted *int64 `json:"evicted"`
 }
 
-// relayStatus is the place of a route's relay queue state in GET
-// /webhooks/. The relay is not built yet: nothing sets it.
-type relayStatus struct{}
+// relayStatus is a webhook_relay route's queue in GET /webhooks/ and GET
+// /webhooks/relay/: where it delivers (no userinfo, no query), its store,
+// and relay.Stats, the oldest message's age in seconds too.
+type relayStatus struct {
+	URL   string `json:"url"`
+	Store string `json:"store"`
+	relay.Stats
+	OldestAge float64 `json:"oldest_age_seconds"`
+	Error     string  `json:"error,omitempty"`
+}
 
 // newestRoutes picks, of the live routes (during a reload, those of the
 // old and the new config), the most recently loaded one of each handler

@@ -52,7 +52,7 @@ webhook_sign use:
 func addWebhookCommands(cmd *cobra.Command) {
 	for _, c := range []*cobra.Command{
 		secretCommand(), checkSecretCommand(), signCommand(), verifyCommand(),
-		fingerprintCommand(), statusCommand(), versionCommand(), schemesCommand(),
+		fingerprintCommand(), statusCommand(), versionCommand(), schemesCommand(), relayCommand(),
 	} {
 		quietWhenSaid(c)
 		cmd.AddCommand(c)

@@ -63,7 +63,12 @@ given with --config (and --adapter), else localhost:2019, as for caddy stop.
 // fetchStatus gets GET /webhooks/ from the admin API at addr, and says
 // plainly when Caddy is not there or has no such endpoint.
 func fetchStatus(addr string) ([]byte, error) {
-	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodGet, adminWebhooksPath, nil, nil)
+	return adminCall(addr, http.MethodGet, adminWebhooksPath)
+}
+
+// adminCall asks the admin API at addr for path and returns its answer.
+func adminCall(addr, method, path string) ([]byte, error) {
+	resp, err := caddycmd.AdminAPIRequest(addr, method, path, nil, nil)
 	if err != nil {
 		msg := err.Error()
 		switch {

@@ -62,3 +62,62 @@ func registerMetrics(reg *prometheus.Registry) (collectors, error) {
 	}
 	return out, nil
 }
+
+// relayCollectors are webhook_relay's, made once per process like the
+// others. Labels: route (the relay's name), outcome (delivered, retried,
+// dead; for refusals full or store_error).
+type relayCollectors struct {
+	accepted, refused, attempts *prometheus.CounterVec
+	attemptDuration             *prometheus.HistogramVec
+	depth, oldest               *prometheus.GaugeVec
+}
+
+var relayMetricsOnce struct {
+	sync.Once
+	c *relayCollectors
+}
+
+func registerRelayMetrics(reg *prometheus.Registry) (*relayCollectors, error) {
+	relayMetricsOnce.Do(func() {
+		relayMetricsOnce.c = &relayCollectors{
+			accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Namespace: "caddy", Subsystem: "webhook", Name: "relay_accepted_total",
+				Help: "Webhooks webhook_relay wrote durably and answered 202, by route.",
+			}, []string{"route"}),
+			refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Namespace: "caddy", Subsystem: "webhook", Name: "relay_refused_total",
+				Help: "Webhooks webhook_relay answered 503 (the sender retries), by route and reason (full: max_queued reached; store_error).",
+			}, []string{"route", "reason"}),
+			attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Namespace: "caddy", Subsystem: "webhook", Name: "relay_attempts_total",
+				Help: "Delivery attempts of webhook_relay, by route and outcome (delivered, retried, dead).",
+			}, []string{"route", "outcome"}),
+			attemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+				Namespace: "caddy", Subsystem: "webhook", Name: "relay_attempt_duration_seconds",
+				Help:    "Time a webhook_relay delivery attempt took, by route and outcome.",
+				Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+			}, []string{"route", "outcome"}),
+			depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+				Namespace: "caddy", Subsystem: "webhook", Name: "relay_queue_depth",
+				Help: "Messages webhook_relay holds to deliver (queued or in flight), by route.",
+			}, []string{"route"}),
+			oldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+				Namespace: "caddy", Subsystem: "webhook", Name: "relay_oldest_age_seconds",
+				Help: "Age of the oldest message webhook_relay still holds to deliver, by route (0: none).",
+			}, []string{"route"}),
+		}
+	})
+	c := relayMetricsOnce.c
+	if reg == nil {
+		return c, nil
+	}
+	for _, col := range []prometheus.Collector{c.accepted, c.refused, c.attempts, c.attemptDuration, c.depth, c.oldest} {
+		err := reg.Register(col)
+		var are prometheus.AlreadyRegisteredError
+		if err == nil || errors.As(err, &are) && are.ExistingCollector == col {
+			continue
+		}
+		return nil, fmt.Errorf("registering relay metrics: %w", err)
+	}
+	return c, nil
+}
