@@ -90,9 +90,15 @@ func (o *observer) observe(out Outcome, status int, _ time.Duration) {
 }
 
 func (o *observer) outcomes() []Outcome {
+	out, _ := o.observed()
+	return out
+}
+
+// observed is every outcome and status so far.
+func (o *observer) observed() ([]Outcome, []int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]Outcome(nil), o.got...)
+	return append([]Outcome(nil), o.got...), append([]int(nil), o.st...)
 }
 
 func count(outs []Outcome, o Outcome) int {
@@ -199,8 +205,8 @@ func runWorkerConformance(t *testing.T, open func(t *testing.T) Store) {
 				t.Errorf("hop-by-hop %s: %q was sent", hop, v)
 			}
 		}
-		if out := obs.outcomes(); len(out) != 1 || out[0] != Delivered || obs.st[0] != 200 {
-			t.Errorf("observed %v %v", out, obs.st)
+		if out, st := obs.observed(); len(out) != 1 || out[0] != Delivered || st[0] != 200 {
+			t.Errorf("observed %v %v", out, st)
 		}
 		if st, _ := s.Stats(ctx, "r1", time.Now()); st.Queued != 0 || st.InFlight != 0 {
 			t.Errorf("stats after delivery: %+v", st)
@@ -386,8 +392,9 @@ func runWorkerConformance(t *testing.T, open func(t *testing.T) Store) {
 		if g.LastError != "timeout" || g.LastStatus != 0 || !g.Dead.IsZero() || g.NextAt.Before(time.Now().Add(40*time.Minute)) {
 			t.Errorf("after a timeout: error %q status %d next in %s", g.LastError, g.LastStatus, time.Until(g.NextAt))
 		}
-		if out := obs.outcomes(); len(out) != 1 || out[0] != Retried || obs.st[0] != 0 {
-			t.Errorf("observed %v %v", out, obs.st)
+		eventually(t, "observed", func() bool { return len(obs.outcomes()) > 0 })
+		if out, st := obs.observed(); len(out) != 1 || out[0] != Retried || st[0] != 0 {
+			t.Errorf("observed %v %v", out, st)
 		}
 	})
 
