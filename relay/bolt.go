@@ -26,8 +26,10 @@ const (
 	// lock before it says another process holds the file.
 	DefaultBoltLockTimeout = time.Second
 	// DefaultBoltBatchDelay is how long an Enqueue waits for others to
-	// join its commit (bbolt's own default).
-	DefaultBoltBatchDelay = 10 * time.Millisecond
+	// join its commit. bbolt's own default, 10ms, leaves the disk idle
+	// while a batch waits: BenchmarkBoltEnqueue (32 senders, 4 KiB) did
+	// about 2,000 accepts/s with it and 4,000-4,700 with 2ms, p99 lower.
+	DefaultBoltBatchDelay = 2 * time.Millisecond
 )
 
 // BoltOption configures OpenBolt.
