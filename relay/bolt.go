@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,6 +248,9 @@ func putMessage(tx *bolt.Tx, m *Message) error {
 func (s *BoltStore) Enqueue(ctx context.Context, m *Message, maxBytes int64) error {
 	if m.ID == "" || m.Route == "" {
 		return errors.New("relay: message without id or route")
+	}
+	if strings.IndexByte(m.Route, 0) >= 0 {
+		return errors.New("relay: a route name with a NUL byte")
 	}
 	if err := ctx.Err(); err != nil {
 		return err
