@@ -44,7 +44,9 @@ const (
 	redisSecretHeader = "HEADER-7a3e55-must-not-leak"
 )
 
-var redisT0 = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+// redisT0 is the tests' "now": the real time (a lease expires by the
+// real clock for Ack, Retry and Bury), with nanoseconds kept.
+var redisT0 = time.Now()
 
 func redisMsg(id, route string, next time.Time) *Message {
 	return &Message{
@@ -131,12 +133,12 @@ func TestRedisStoreLifecycle(t *testing.T) {
 
 	redisNoLease(t, s, "r", redisT0)                         // not due yet
 	redisNoLease(t, s, "other", redisT0.Add(time.Hour))      // another route's
-	l := redisMustLease(t, s, "r", m.NextAt, 30*time.Second) // due exactly at NextAt
+	l := redisMustLease(t, s, "r", m.NextAt, 10*time.Minute) // due exactly at NextAt
 	redisSameMessage(t, l.Message, m)
-	if l.Token == "" || !l.Until.Equal(m.NextAt.Add(30*time.Second)) {
+	if l.Token == "" || !l.Until.Equal(m.NextAt.Add(10*time.Minute)) {
 		t.Fatalf("lease token %q until %v", l.Token, l.Until)
 	}
-	redisNoLease(t, s, "r", m.NextAt.Add(29*time.Second)) // leased
+	redisNoLease(t, s, "r", m.NextAt.Add(10*time.Minute-time.Microsecond)) // leased
 	if st := redisStats(t, s, "r", m.NextAt); st.Queued != 1 || st.InFlight != 1 || st.Bytes != m.Size() {
 		t.Fatalf("stats while leased: %+v", st)
 	}
@@ -209,9 +211,9 @@ func TestRedisStoreLeaseExpiry(t *testing.T) {
 	s := redisOpenTest(t, RedisOptions{Address: srv.Addr, Prefix: redisTestPrefix(t)})
 	redisMustEnqueue(t, s, redisMsg("m1", "r", redisT0), 0)
 
-	old := redisMustLease(t, s, "r", redisT0, 10*time.Second)
-	redisNoLease(t, s, "r", redisT0.Add(10*time.Second-time.Millisecond))
-	cur := redisMustLease(t, s, "r", redisT0.Add(10*time.Second), 10*time.Second)
+	old := redisMustLease(t, s, "r", redisT0, 10*time.Minute)
+	redisNoLease(t, s, "r", redisT0.Add(10*time.Minute-time.Microsecond))
+	cur := redisMustLease(t, s, "r", redisT0.Add(10*time.Minute), 10*time.Minute)
 	if cur.Token == old.Token || cur.Message.ID != "m1" {
 		t.Fatalf("takeover: %+v after %+v", cur, old)
 	}
@@ -476,6 +478,10 @@ func TestRedisTakeover(t *testing.T) {
 	la := redisMustLease(t, a, "r", time.Now(), d)
 	redisNoLease(t, b, "r", time.Now())
 	time.Sleep(time.Until(la.Until))
+	// Expired: a can no longer settle it, though no one else has it yet.
+	if err := a.Retry(ctx, la, time.Now()); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a's retry after its lease expired: %v", err)
+	}
 	lb := redisMustLease(t, b, "r", time.Now(), time.Minute)
 	if lb.Message.ID != "m1" {
 		t.Fatalf("b leased %s", lb.Message.ID)
