@@ -100,6 +100,11 @@ type RedisOptions struct {
 // (WAIT is not used). Redis's eviction must be noeviction: any other
 // maxmemory-policy can silently drop queued messages.
 //
+// Leases are timed by the instances' clocks (Lease's now; time.Now in
+// Ack, Retry and Bury), not Redis's: keep them synchronized (NTP). A clock
+// s ahead lets its instance take a message s before its lease ends, so a
+// lease should outlast the attempt timeout by more than the worst skew.
+//
 // Redis Cluster is not supported: the scripts touch a message's and its
 // route's keys, which Cluster would put in different slots. A single
 // server, or a primary with replicas behind Sentinel, works.

@@ -750,9 +750,23 @@ func TestRedisClose(t *testing.T) {
 }
 
 // BenchmarkRedisEnqueue is one accept: one script, one round trip on
-// loopback, 4 KiB bodies, from 32 goroutines.
-func BenchmarkRedisEnqueue(b *testing.B) {
-	srv := redistest.Start(b)
+// loopback, 4 KiB bodies, from 32 goroutines, to a Redis without
+// persistence.
+func BenchmarkRedisEnqueue(b *testing.B) { redisBenchEnqueue(b, redistest.Start(b)) }
+
+// BenchmarkRedisEnqueueFsync is the same with every write fsynced
+// before Redis answers (appendonly yes, appendfsync always).
+func BenchmarkRedisEnqueueFsync(b *testing.B) {
+	srv := redistest.Start(b, "--appendonly", "yes", "--appendfsync", "always")
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer raw.Close()
+	if c, err := raw.ConfigGet(context.Background(), "append*").Result(); err != nil || c["appendonly"] != "yes" || c["appendfsync"] != "always" {
+		b.Fatalf("redis config %v, %v", c, err)
+	}
+	redisBenchEnqueue(b, srv)
+}
+
+func redisBenchEnqueue(b *testing.B, srv *redistest.Server) {
 	s := redisOpenTest(b, RedisOptions{Address: srv.Addr})
 	body := bytes.Repeat([]byte("x"), 4096)
 	var n atomic.Int64
