@@ -222,7 +222,10 @@ func (h *WebhookRelay) Provision(ctx caddy.Context) error {
 	}
 	rr.worker = relay.NewWorker(rr.store, relay.Config{
 		Route: rr.name, Retry: retry, MaxAge: time.Duration(h.MaxAge), Timeout: time.Duration(h.Timeout),
-		Workers: 4, Transport: transport, Sign: signFn, Logger: rr.logger,
+		// 16 attempts at once: a queue that built up while the receiver
+		// was down drains at well over the rate accepts come in (each
+		// settle waits for a store commit), without a stampede of more.
+		Workers: 16, Transport: transport, Sign: signFn, Logger: rr.logger,
 		Observe: func(o relay.Outcome, status int, took time.Duration) {
 			m.attempts.WithLabelValues(rr.name, string(o)).Inc()
 			m.attemptDuration.WithLabelValues(rr.name, string(o)).Observe(took.Seconds())

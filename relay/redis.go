@@ -208,11 +208,11 @@ redis.call('ZADD', KEYS[7], ARGV[4], ARGV[2])
 return 1
 `)
 	// replayScript: KEYS msg, due, created, bytes, dead, dead-all; ARGV
-	// id, json, now µs, created µs.
+	// id, json, now µs, created µs, created as the enqueue writes it.
 	replayScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'st') ~= 'd' then return 0 end
 local size = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
-redis.call('HSET', KEYS[1], 'j', ARGV[2], 'st', 'q')
+redis.call('HSET', KEYS[1], 'j', ARGV[2], 'st', 'q', 'c', ARGV[5])
 redis.call('HDEL', KEYS[1], 't')
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
@@ -533,8 +533,9 @@ func (r *RedisStore) Get(ctx context.Context, id string) (*Message, error) {
 	return decode(id, j)
 }
 
-// Replay implements Store. The message keeps its Created, so a route's
-// max_age counts from its first acceptance.
+// Replay implements Store. The message is accepted anew: Created is now,
+// so it gets a whole max_age of retries (as BoltStore does), not the
+// single attempt an old dead letter would otherwise have left.
 func (r *RedisStore) Replay(ctx context.Context, id string, now time.Time) error {
 	m, err := r.Get(ctx, id)
 	if err != nil {
@@ -546,9 +547,14 @@ func (r *RedisStore) Replay(ctx context.Context, id string, now time.Time) error
 	m.Dead = time.Time{}
 	m.Attempts = 0
 	m.NextAt = now
+	m.Created = now
 	j, err := encode(m)
 	if err != nil {
 		return err
+	}
+	created, err := m.Created.MarshalText()
+	if err != nil {
+		return fmt.Errorf("relay: message %s: created: %w", m.ID, err)
 	}
 	ctx, cancel := r.op(ctx)
 	defer cancel()
@@ -557,7 +563,7 @@ func (r *RedisStore) Replay(ctx context.Context, id string, now time.Time) error
 	n, err := replayScript.Run(ctx, r.client,
 		[]string{r.msgKey(id), r.key("due", m.Route), r.key("created", m.Route), r.key("bytes", m.Route),
 			r.key("dead", m.Route), r.deadAllKey()},
-		id, j, micros(now), micros(m.Created)).Int()
+		id, j, micros(now), micros(m.Created), string(created)).Int()
 	if err != nil {
 		return failed("replay", err)
 	}
