@@ -8,10 +8,16 @@
 # DURATION, then the script waits (at most DRAIN_MAX seconds) for the
 # queue to empty and stops everything it started.
 #
+# Rows bbolt and redis accept while the worker delivers (the receiver
+# answers at once); rows bbolt-acc and redis-acc measure the accept alone:
+# their receiver (a python3 socket that never answers) holds the route's 4
+# workers in one attempt each, so no delivery writes compete with accepts.
+#
 #   bash integration/load/relay.sh           # needs wrk, redis-server, jq, curl
 #   DURATION=20s CONNS=32 SIZE=4096 REDIS_FSYNC=everysec bash integration/load/relay.sh
 #
-# Ports: admin 9317, relays 9311 (bbolt) and 9312 (redis), receiver 9319,
+# Ports: admin 9317, relays 9311 (bbolt), 9312 (redis), 9313 (bbolt-acc),
+# 9314 (redis-acc), receivers 9319 (respond 204) and 9316 (never answers),
 # redis 9318. Per store it prints:
 #   accepted_rps  202s per second during the wrk run (non-202 answers are counted apart)
 #   p50_ms p99_ms wrk's latency percentiles of the accept (the 202 comes after the sync)
@@ -33,11 +39,17 @@ WORK=$(mktemp -d)
 BIN=$WORK/hookguard
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-for tool in wrk redis-server jq curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk redis-server jq curl)"; exit 1; }
+for tool in wrk redis-server redis-cli jq curl python3 bc; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk redis-server jq curl python3 bc)"; exit 1; }
 done
 go build -o "$BIN" ./cmd/hookguard
 
+python3 -c 'import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 9316))
+s.listen(1024)
+time.sleep(3600)' &
 mkdir -p "$WORK/redis"
 redis-server --bind 127.0.0.1 --port 9318 --save '' --appendonly yes --appendfsync "$REDIS_FSYNC" \
   --dir "$WORK/redis" >"$WORK/redis.log" 2>&1 &
@@ -68,6 +80,24 @@ http://127.0.0.1:9312 {
 		}
 	}
 }
+http://127.0.0.1:9313 {
+	bind 127.0.0.1
+	webhook_relay http://127.0.0.1:9316 {
+		name bbolt-acc
+		timeout 1h
+		store bbolt $WORK/acc.db
+	}
+}
+http://127.0.0.1:9314 {
+	bind 127.0.0.1
+	webhook_relay http://127.0.0.1:9316 {
+		name redis-acc
+		timeout 1h
+		store redis {
+			address 127.0.0.1:9318
+		}
+	}
+}
 http://127.0.0.1:9319 {
 	bind 127.0.0.1
 	respond 204
@@ -75,6 +105,7 @@ http://127.0.0.1:9319 {
 CADDY
 "$BIN" run --config "$WORK/Caddyfile" >"$WORK/caddy.log" 2>&1 &
 for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:9319/ && break; sleep 0.1; done
+curl -s -o /dev/null http://127.0.0.1:9319/ || { echo "hookguard did not start:"; cat "$WORK/caddy.log"; exit 1; }
 
 head -c "$SIZE" /dev/urandom | base64 -w0 | head -c "$SIZE" >"$WORK/body"
 cat >"$WORK/req.lua" <<LUA
@@ -93,21 +124,26 @@ secs() { # DURATION as seconds (wrk's 10s, 1m forms)
   case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac
 }
 
-printf '%-6s %12s %8s %8s %9s %8s %8s %14s %s\n' store accepted_rps p50_ms p99_ms accepted backlog drain_s delivered_rps non2xx
-for store in bbolt redis; do
-  port=9311
-  [[ $store == redis ]] && port=9312
+printf '%-9s %12s %8s %8s %9s %8s %8s %14s %s\n' store accepted_rps p50_ms p99_ms accepted backlog drain_s delivered_rps non2xx
+declare -A PORT=([bbolt]=9311 [redis]=9312 [bbolt-acc]=9313 [redis-acc]=9314)
+for store in ${STORES:-bbolt redis bbolt-acc redis-acc}; do
+  port=${PORT[$store]}
   code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$WORK/body" "http://127.0.0.1:$port/check")
   [[ $code == 202 ]] || { echo "$store relay answered $code"; cat "$WORK/caddy.log"; exit 1; }
-  for _ in $(seq 100); do [[ $(queued "$store") == 0 ]] && break; sleep 0.05; done
+  if [[ $store != *-acc ]]; then
+    for _ in $(seq 100); do [[ $(queued "$store") == 0 ]] && break; sleep 0.05; done
+  fi
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$WORK/req.lua" "http://127.0.0.1:$port/hook")
   end=$(date +%s.%N)
   backlog=$(queued "$store")
-  while [[ $(queued "$store") != 0 ]]; do
-    if (($(echo "$(date +%s.%N) - $end > $DRAIN_MAX" | bc))); then echo "$store: queue not drained in ${DRAIN_MAX}s"; break; fi
-    sleep 0.05
-  done
-  drain=$(echo "$(date +%s.%N) - $end" | bc -l)
+  drain=nan
+  if [[ $store != *-acc ]]; then
+    while [[ $(queued "$store") != 0 ]]; do
+      if (($(echo "$(date +%s.%N) - $end > $DRAIN_MAX" | bc))); then echo "$store: queue not drained in ${DRAIN_MAX}s"; break; fi
+      sleep 0.05
+    done
+    drain=$(echo "$(date +%s.%N) - $end" | bc -l)
+  fi
   total=$(awk '/requests in/ {print $1}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
   non2xx=${non2xx:-0}
@@ -116,8 +152,10 @@ for store in bbolt redis; do
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out" | to_ms)
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms)
   dur=$(secs "$DURATION")
-  printf '%-6s %12.1f %8s %8s %9d %8s %8.2f %14.1f %s\n' "$store" "$(echo "$ok / $dur" | bc -l)" "$p50" "$p99" "$ok" "$backlog" "$drain" \
-    "$(echo "$ok / ($dur + $drain)" | bc -l)" "$non2xx"
+  delivered=nan
+  [[ $drain != nan ]] && delivered=$(echo "$ok / ($dur + $drain)" | bc -l)
+  printf '%-9s %12.1f %8s %8s %9d %8s %8.2f %14.1f %s\n' "$store" "$(echo "$ok / $dur" | bc -l)" "$p50" "$p99" "$ok" "$backlog" "$drain" \
+    "$delivered" "$non2xx"
 done
 dead=$(curl -s "http://$ADMIN/webhooks/relay/dead" | jq '.dead | length')
 echo "dead letters: $dead (want 0); redis appendfsync $REDIS_FSYNC; $CONNS connections, $SIZE-byte bodies, $DURATION per store"
