@@ -100,6 +100,11 @@ type RedisOptions struct {
 // (WAIT is not used). Redis's eviction must be noeviction: any other
 // maxmemory-policy can silently drop queued messages.
 //
+// Leases are timed by the instances' clocks (Lease's now; time.Now in
+// Ack, Retry and Bury), not Redis's: keep them synchronized (NTP). A clock
+// s ahead lets its instance take a message s before its lease ends, so a
+// lease should outlast the attempt timeout by more than the worst skew.
+//
 // Redis Cluster is not supported: the scripts touch a message's and its
 // route's keys, which Cluster would put in different slots. A single
 // server, or a primary with replicas behind Sentinel, works.
@@ -159,9 +164,12 @@ for i = 1, 16 do
 end
 return false
 `)
-	// ackScript: KEYS msg, due, lease, created, bytes; ARGV token, id.
+	// ackScript: KEYS msg, due, lease, created, bytes; ARGV token, id,
+	// now µs.
 	ackScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
+local u = redis.call('ZSCORE', KEYS[3], ARGV[2])
+if not u or tonumber(u) <= tonumber(ARGV[3]) then return 0 end
 local size = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
@@ -170,9 +178,12 @@ redis.call('ZREM', KEYS[4], ARGV[2])
 redis.call('DECRBY', KEYS[5], size)
 return 1
 `)
-	// retryScript: KEYS msg, due, lease; ARGV token, id, json, next µs.
+	// retryScript: KEYS msg, due, lease; ARGV token, id, json, next µs,
+	// now µs.
 	retryScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
+local u = redis.call('ZSCORE', KEYS[3], ARGV[2])
+if not u or tonumber(u) <= tonumber(ARGV[5]) then return 0 end
 redis.call('HSET', KEYS[1], 'j', ARGV[3])
 redis.call('HDEL', KEYS[1], 't')
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
@@ -180,9 +191,11 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 `)
 	// buryScript: KEYS msg, due, lease, created, bytes, dead, dead-all;
-	// ARGV token, id, json, dead µs.
+	// ARGV token, id, json, dead µs (now).
 	buryScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
+local u = redis.call('ZSCORE', KEYS[3], ARGV[2])
+if not u or tonumber(u) <= tonumber(ARGV[4]) then return 0 end
 local size = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
 redis.call('HSET', KEYS[1], 'j', ARGV[3], 'st', 'd')
 redis.call('HDEL', KEYS[1], 't')
@@ -425,13 +438,15 @@ func (r *RedisStore) settle(ctx context.Context, op string, s *redis.Script, key
 	return nil
 }
 
-// Ack implements Store. It succeeds while the message still holds l's
-// token, even past l.Until if no other worker has leased it since.
+// Ack implements Store. Ack, Retry and Bury act only while the message
+// holds l's token and l has not expired by this machine's clock (the
+// clock Lease was given now by): past l.Until they answer ErrLeaseLost,
+// whether or not another worker has leased the message since.
 func (r *RedisStore) Ack(ctx context.Context, l *Lease) error {
 	m := l.Message
 	return r.settle(ctx, "ack", ackScript,
 		[]string{r.msgKey(m.ID), r.key("due", m.Route), r.key("lease", m.Route), r.key("created", m.Route), r.key("bytes", m.Route)},
-		l.Token, m.ID)
+		l.Token, m.ID, micros(time.Now()))
 }
 
 // Retry implements Store.
@@ -444,7 +459,7 @@ func (r *RedisStore) Retry(ctx context.Context, l *Lease, next time.Time) error 
 	}
 	return r.settle(ctx, "retry", retryScript,
 		[]string{r.msgKey(m.ID), r.key("due", m.Route), r.key("lease", m.Route)},
-		l.Token, m.ID, j, micros(next))
+		l.Token, m.ID, j, micros(next), micros(time.Now()))
 }
 
 // Bury implements Store. The dead letter's Dead is the time now.

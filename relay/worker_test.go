@@ -135,7 +135,7 @@ func startWorker(t *testing.T, s Store, cfg Config) (*Worker, func()) {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting: %s", what)
@@ -479,6 +479,54 @@ func runWorkerConformance(t *testing.T, open func(t *testing.T) Store) {
 		time.Sleep(3 * pollInterval)
 		if n := rc.count(); n != 1 {
 			t.Errorf("%d deliveries, want 1", n)
+		}
+	})
+
+	t.Run("NoPollNeeded", func(t *testing.T) {
+		// With a poll too slow to matter: a retry is made when it is due,
+		// and one Wake sets every idle goroutine to work.
+		saved := pollInterval
+		pollInterval = time.Minute
+		t.Cleanup(func() { pollInterval = saved })
+		s := open(t)
+		var mu sync.Mutex
+		inside, most := 0, 0
+		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				w.WriteHeader(503)
+				return
+			}
+			mu.Lock()
+			inside++
+			most = max(most, inside)
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+			mu.Lock()
+			inside--
+			mu.Unlock()
+			w.WriteHeader(200)
+		})
+		w, stop := startWorker(t, s, Config{Route: "r1", Retry: []time.Duration{20 * time.Millisecond}, Workers: 4})
+		first := deliveryMessage("r1", rc.URL)
+		mustEnqueue(t, s, first)
+		w.Wake()
+		eventually(t, "the retry", settled(s, first.ID))
+		var ms []*Message
+		for range 8 {
+			m := deliveryMessage("r1", rc.URL)
+			mustEnqueue(t, s, m)
+			ms = append(ms, m)
+		}
+		w.Wake()
+		for _, m := range ms {
+			eventually(t, "the batch", settled(s, m.ID))
+		}
+		stop()
+		if n := rc.count(); n != 10 {
+			t.Errorf("%d requests, want 10", n)
+		}
+		if most < 2 {
+			t.Errorf("at most %d attempts at once with 4 workers", most)
 		}
 	})
 
