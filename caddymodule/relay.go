@@ -348,6 +348,12 @@ func relayHeaders(in http.Header, s *scheme.Scheme) http.Header {
 		for _, name := range s.Names() {
 			out.Del(name)
 		}
+		// An outbound relay's caller is an internal app: its credentials
+		// are meant for this gateway, never for a third party's receiver
+		// (as webhook_sign does).
+		for _, name := range callerCredentials {
+			out.Del(name)
+		}
 	}
 	return out
 }
@@ -565,14 +571,14 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*WebhookRelay)(nil)
 )
 
-// signsBefore reports whether a webhook_sign comes before h among the
-// handlers of the route being provisioned (the usual Caddyfile shape,
-// handle { webhook_sign ...; webhook_relay ... }). Read raw, as exposure
-// does: the route's handlers are loaded one by one.
-func signsBefore(ctx caddy.Context, h *WebhookRelay) bool {
+// routeHandlerNames lists, in order, the handler names of the route being
+// provisioned (the usual Caddyfile shape: handle { webhook_verify ...;
+// webhook_relay ... }). They are read raw, as exposure does: the route's
+// handlers are loaded one by one. nil when the route cannot be seen.
+func routeHandlerNames(ctx caddy.Context) []string {
 	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if !ok || srv == nil {
-		return false
+		return nil
 	}
 	routes := srv.Routes
 	mods := ctx.Modules()
@@ -586,18 +592,47 @@ func signsBefore(ctx caddy.Context, h *WebhookRelay) bool {
 		if r.HandlersRaw == nil {
 			continue
 		}
+		var names []string
 		for _, raw := range r.HandlersRaw {
 			var v struct {
 				Handler string `json:"handler"`
 			}
-			if json.Unmarshal(raw, &v) != nil || v.Handler == "webhook_relay" {
-				return false
+			if json.Unmarshal(raw, &v) != nil {
+				return nil
 			}
-			if v.Handler == "webhook_sign" {
-				return true
-			}
+			names = append(names, v.Handler)
 		}
-		return false
+		return names
+	}
+	return nil
+}
+
+// signsBefore reports whether a webhook_sign comes before the webhook_relay
+// being provisioned in its route.
+func signsBefore(ctx caddy.Context, _ *WebhookRelay) bool {
+	for _, n := range routeHandlerNames(ctx) {
+		switch n {
+		case "webhook_relay":
+			return false
+		case "webhook_sign":
+			return true
+		}
+	}
+	return false
+}
+
+// relayAfter reports whether a webhook_relay comes after the webhook_verify
+// being provisioned in its route: the app answers later, so the sender's
+// handshakes are answered here.
+func relayAfter(ctx caddy.Context) bool {
+	seen := false
+	for _, n := range routeHandlerNames(ctx) {
+		switch {
+		case n == "webhook_verify":
+			seen = true
+		case n == "webhook_relay" && seen:
+			return true
+		}
 	}
 	return false
 }

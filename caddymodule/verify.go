@@ -128,6 +128,7 @@ type WebhookVerify struct {
 	tolerance time.Duration
 	strip     []string
 	protect   []string // headers a client's Connection header may not remove
+	relayed   bool     // a webhook_relay follows: handshakes are answered here
 }
 
 // Secret is one accepted secret.
@@ -221,6 +222,7 @@ func (v *WebhookVerify) Provision(ctx caddy.Context) error {
 		v.warnAccessLog(ctx)
 	}
 	v.protect = append(s.Names(), "Content-Type")
+	v.relayed = s.Handshake != nil && relayAfter(ctx)
 	if err := v.provisionReplay(ctx, v.tolerance); err != nil {
 		return err
 	}
@@ -338,7 +340,7 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		// can (Zoom's needs the secret) or the route says handshake
 		// answer, else passed on like any verified webhook.
 		req := v.route.request(r)
-		if ans := hs.Signed(&req, head.buf, v.matchedKey(res)); ans != nil && (ans.Gateway || v.Handshake == "answer") {
+		if ans := hs.Signed(&req, head.buf, v.matchedKey(res)); ans != nil && (ans.Gateway || v.Handshake == "answer" || v.relayed) {
 			body.Release()
 			v.route.observe(start, nil)
 			v.route.count("handshake", res.Key)

@@ -453,6 +453,9 @@ func TestReadmeJSONReference(t *testing.T) {
 		{"### `http.handlers.webhook_sign`", reflect.TypeFor[caddymodule.WebhookSign]()},
 		{"### Secret objects", reflect.TypeFor[caddymodule.Secret]()},
 		{"### Replay object", reflect.TypeFor[caddymodule.Replay]()},
+		{"### `http.handlers.webhook_relay`", reflect.TypeFor[caddymodule.WebhookRelay]()},
+		{"### Relay sign object", reflect.TypeFor[caddymodule.RelaySign]()},
+		{"### Relay store object", reflect.TypeFor[caddymodule.RelayStore]()},
 	} {
 		_, section, ok := strings.Cut(text, "\n"+c.heading+"\n")
 		if !ok {
