@@ -14,8 +14,11 @@ import (
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("webhook_relay", parseRelay)
 	// A terminal handler, after webhook_verify and webhook_sign, without
-	// the user writing an order line.
-	httpcaddyfile.RegisterDirectiveOrder("webhook_relay", httpcaddyfile.After, "webhook_sign")
+	// the user writing an order line. RegisterDirectiveOrder takes only a
+	// standard directive as the anchor: before reverse_proxy, registered
+	// after webhook_sign's (caddyfile.go's init runs first), it lands
+	// right after webhook_sign.
+	httpcaddyfile.RegisterDirectiveOrder("webhook_relay", httpcaddyfile.Before, "reverse_proxy")
 }
 
 func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
