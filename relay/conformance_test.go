@@ -315,6 +315,10 @@ func runStoreConformance(t *testing.T, open func(t *testing.T) Store) {
 		if l2.Message.ID != m.ID || l2.Message.Attempts != 0 || !l2.Message.Dead.IsZero() || !bytes.Equal(l2.Message.Body, m.Body) {
 			t.Errorf("replayed: %s attempts %d dead %s", l2.Message.ID, l2.Message.Attempts, l2.Message.Dead)
 		}
+		// Accepted anew: a whole max_age of retries, in every store.
+		if d := l2.Message.Created.Sub(replayAt); d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("replayed message created %s, want the replay's time %s", l2.Message.Created, replayAt)
+		}
 		if err := s.Ack(ctx, l2); err != nil {
 			t.Fatalf("Ack of the replayed message: %v", err)
 		}
