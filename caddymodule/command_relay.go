@@ -51,8 +51,7 @@ of --config, else localhost:2019.`,
 				if err := json.Unmarshal(raw, &st); err != nil {
 					return fmt.Errorf("unexpected answer from the admin API: %w", err)
 				}
-				printRelays(out, st.Relays)
-				return nil
+				return printRelays(out, st.Relays)
 			case "dead":
 				path := adminRelayPath + "dead"
 				if route != "" {
@@ -72,8 +71,7 @@ of --config, else localhost:2019.`,
 				if err := json.Unmarshal(raw, &d); err != nil {
 					return fmt.Errorf("unexpected answer from the admin API: %w", err)
 				}
-				printDead(out, d.Dead)
-				return nil
+				return printDead(out, d.Dead)
 			case "replay":
 				if len(args) != 2 {
 					return fmt.Errorf("replay needs the id of a dead letter: %s", subcommand("relay dead")+" lists them")
@@ -95,10 +93,10 @@ of --config, else localhost:2019.`,
 	return c
 }
 
-func printRelays(out io.Writer, relays []routeStatus) {
+func printRelays(out io.Writer, relays []routeStatus) error {
 	if len(relays) == 0 {
 		fmt.Fprintln(out, "no webhook_relay route is loaded")
-		return
+		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROUTE\tURL\tSTORE\tQUEUED\tBYTES\tIN FLIGHT\tOLDEST\tDEAD")
@@ -113,13 +111,13 @@ func printRelays(out io.Writer, relays []routeStatus) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\n", r.Name, st.URL, st.Store, st.Queued, st.Bytes, st.InFlight, oldest, st.Stats.Dead)
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
-func printDead(out io.Writer, dead []relayMessage) {
+func printDead(out io.Writer, dead []relayMessage) error {
 	if len(dead) == 0 {
 		fmt.Fprintln(out, "no dead letters")
-		return
+		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROUTE\tMETHOD\tURL\tSIZE\tATTEMPTS\tFIRST\tLAST\tLAST STATUS")
@@ -131,5 +129,5 @@ func printDead(out io.Writer, dead []relayMessage) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.ID, m.Route, m.Method, m.URL, m.Size, m.Attempts,
 			m.Created.UTC().Format(time.RFC3339), m.LastAttempt.UTC().Format(time.RFC3339), last)
 	}
-	tw.Flush()
+	return tw.Flush()
 }

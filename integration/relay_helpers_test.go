@@ -286,7 +286,6 @@ type relayProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	logs *syncBuffer
-	env  []string
 }
 
 // startRelayProc writes caddyfile into a private home and runs the binary

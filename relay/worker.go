@@ -338,7 +338,8 @@ func (w *Worker) attempt(m *Message, at time.Time) (status int, reason string, r
 	if err != nil {
 		return 0, errorReason(err), 0
 	}
-	io.CopyN(io.Discard, resp.Body, maxDrain)
+	// Drained so the connection can be reused; what it holds is not used.
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
 	resp.Body.Close()
 	return resp.StatusCode, "", parseRetryAfter(resp.Header.Get("Retry-After"), w.cfg.Now())
 }
@@ -403,7 +404,7 @@ func (w *Worker) next(m *Message, at time.Time, retryAfter time.Duration) (time.
 		return time.Time{}, false
 	}
 	d := w.cfg.Retry[min(max(m.Attempts, 1), len(w.cfg.Retry))-1]
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())) //nolint:gosec // G404: jitter spreads retries; it guards nothing
 	if retryAfter > d {
 		if at.Add(retryAfter).After(deadline) {
 			return time.Time{}, false
