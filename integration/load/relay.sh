@@ -10,7 +10,7 @@
 #
 # Rows bbolt and redis accept while the worker delivers (the receiver
 # answers at once); rows bbolt-acc and redis-acc measure the accept alone:
-# their receiver (a python3 socket that never answers) holds the route's 4
+# their receiver (a python3 socket that never answers) holds the route's 16
 # workers in one attempt each, so no delivery writes compete with accepts.
 #
 #   bash integration/load/relay.sh           # needs wrk, redis-server, jq, curl
