@@ -160,7 +160,7 @@ func (h *WebhookRelay) Provision(ctx caddy.Context) error {
 		rr.maxBody = DefaultMaxBody
 	}
 	rr.url, _ = url.Parse(h.URL) // checked by Validate
-	rr.keepURI = rr.url.Path == "" || rr.url.Path == "/" && !strings.HasSuffix(h.URL, "/")
+	rr.keepURI = rr.url.Path == "" // http://app:3000, not http://app:3000/ (a path: "/")
 	rr.logger = logger.With(zap.String("route", rr.name))
 
 	var transport http.RoundTripper
