@@ -64,6 +64,38 @@ func TestExampleRelayIsInternalOnly(t *testing.T) {
 	if status, _ := examplePost(t, "http://localhost:8080/standard-v1a", nil, `{"order":3}`); status != http.StatusUnauthorized {
 		t.Errorf("an unsigned request to /standard-v1a: %d, want 401", status)
 	}
+	// The queued, signed relay: 202 once stored, then delivered to the
+	// demo receiver, which verifies the signature (a 401 there would make
+	// a dead letter).
+	if status, _ := examplePost(t, "http://localhost:8090/relay/queued", nil, `{"order":4}`); status != http.StatusAccepted {
+		t.Errorf("/relay/queued: %d, want 202", status)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var st struct {
+			Relays []struct {
+				Name  string `json:"name"`
+				Relay struct {
+					Queued int `json:"queued"`
+					Dead   int `json:"dead"`
+				} `json:"relay"`
+			} `json:"relays"`
+		}
+		exampleAdmin(t, http.MethodGet, "/webhooks/relay/", &st)
+		done := len(st.Relays) > 0
+		for _, r := range st.Relays {
+			if r.Relay.Dead != 0 {
+				t.Fatalf("relay %s has a dead letter: the demo receiver refused it", r.Name)
+			}
+			done = done && r.Relay.Queued == 0
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued relay did not deliver: %+v", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if status, body := examplePost(t, "http://localhost:8080/relay/internal", nil, `{"order":1}`); strings.Contains(body, "receiver verified") {
 		t.Errorf("the public gateway relayed and signed a request: %d %q", status, body)
 	}
