@@ -86,7 +86,7 @@ func registerRelayMetrics(reg *prometheus.Registry) (*relayCollectors, error) {
 			}, []string{"route"}),
 			refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Namespace: "caddy", Subsystem: "webhook", Name: "relay_refused_total",
-				Help: "Webhooks webhook_relay answered 503 (the sender retries), by route and reason (full: max_queued reached; store_error).",
+				Help: "Webhooks webhook_relay answered 503 (the sender retries), by route and reason (full: max_queued reached; busy: too many bodies in memory; store_error).",
 			}, []string{"route", "reason"}),
 			attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Namespace: "caddy", Subsystem: "webhook", Name: "relay_attempts_total",

@@ -25,6 +25,7 @@ import (
 	"github.com/hookguard/hookguard/relay"
 	"github.com/hookguard/hookguard/scheme"
 	"github.com/hookguard/hookguard/signer"
+	"github.com/hookguard/hookguard/spool"
 )
 
 func init() {
@@ -133,10 +134,14 @@ type relayRoute struct {
 	done    chan struct{}
 	maxBody int64
 	maxQ    int64
-	sign    *scheme.Scheme
-	logger  *zap.Logger
-	m       *relayCollectors
-	now     func() time.Time
+	// budget bounds the bodies this route holds in memory while they are
+	// read and written to the store: a burst of large ones gets 503 with
+	// Retry-After (the senders retry) rather than exhaust memory.
+	budget *spool.Budget
+	sign   *scheme.Scheme
+	logger *zap.Logger
+	m      *relayCollectors
+	now    func() time.Time
 }
 
 // relayStores shares one store per bbolt file or Redis target across
@@ -155,11 +160,11 @@ func (h *WebhookRelay) Provision(ctx caddy.Context) error {
 		return err
 	}
 	logger := ctx.Logger()
-	rr := &relayRoute{name: h.routeName(ctx), maxBody: h.MaxBody, maxQ: h.MaxQueued, now: time.Now}
+	rr := &relayRoute{name: h.routeName(ctx), maxBody: h.MaxBody, maxQ: h.MaxQueued, now: time.Now, budget: spool.NewBudget(relayBufferMemory)}
 	if rr.maxBody == 0 {
 		rr.maxBody = DefaultMaxBody
 	}
-	rr.url, _ = url.Parse(h.URL) // checked by Validate
+	rr.url, _ = url.Parse(h.URL)   // checked by Validate
 	rr.keepURI = rr.url.Path == "" // http://app:3000, not http://app:3000/ (a path: "/")
 	rr.logger = logger.With(zap.String("route", rr.name))
 
@@ -292,11 +297,18 @@ func (h *WebhookRelay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddy
 	if r.ContentLength > rr.maxBody {
 		return caddyhttp.Error(http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rr.maxBody))
+	br := &budgetReader{r: http.MaxBytesReader(w, r.Body, rr.maxBody), b: rr.budget}
+	defer br.release()
+	body, err := io.ReadAll(br)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return caddyhttp.Error(http.StatusRequestEntityTooLarge, errBodyTooLarge)
+		case errors.Is(err, errRelayBusy):
+			w.Header().Set("Retry-After", "5")
+			rr.m.refused.WithLabelValues(rr.name, "busy").Inc()
+			return caddyhttp.Error(http.StatusServiceUnavailable, err)
 		}
 		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("reading the body: %w", err))
 	}
@@ -639,3 +651,32 @@ func relayAfter(ctx caddy.Context) bool {
 	}
 	return false
 }
+
+// relayBufferMemory is how many bytes of bodies one relay route holds in
+// memory at once while it reads them and writes them to its store.
+const relayBufferMemory = 64 << 20
+
+var errRelayBusy = errors.New("relay busy: too many bodies being stored at once")
+
+// budgetReader reads a body while reserving memory for it from b, and
+// fails once b has none left.
+type budgetReader struct {
+	r        io.Reader
+	b        *spool.Budget
+	reserved int64
+}
+
+func (br *budgetReader) Read(p []byte) (int, error) {
+	n, err := br.r.Read(p)
+	if n > 0 {
+		if !br.b.TryReserve(int64(n)) {
+			return 0, errRelayBusy
+		}
+		br.reserved += int64(n)
+	}
+	return n, err
+}
+
+// release gives the memory back once the body is in the store (or
+// refused).
+func (br *budgetReader) release() { br.b.Release(br.reserved) }
