@@ -74,7 +74,7 @@ func adminCall(addr, method, path string) ([]byte, error) {
 		switch {
 		case strings.HasPrefix(msg, "performing request"):
 			return nil, fmt.Errorf("cannot reach Caddy's admin API at %s (is Caddy running, with its admin API there? give --address, or --config with its config file): %w", addr, err)
-		case strings.Contains(msg, "HTTP 404"):
+		case strings.Contains(msg, "HTTP 404") && path == adminWebhooksPath:
 			return nil, fmt.Errorf("the admin API at %s has no %s endpoint: is hookguard's plugin in this Caddy? %s list-modules shows admin.api.webhooks if it is",
 				addr, adminWebhooksPath, commandName)
 		}

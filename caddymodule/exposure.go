@@ -68,7 +68,7 @@ import (
 // exposure reports why s, being provisioned in ctx, may be an open signing
 // relay, or "" if a webhook_verify runs before it or its callers are
 // restricted.
-func exposure(ctx caddy.Context, s *WebhookSign) string {
+func exposure(ctx caddy.Context, s caddy.Module, handler string) string {
 	srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if !ok || srv == nil {
 		return "it is not in an HTTP server's routes, so its callers cannot be seen"
@@ -79,7 +79,7 @@ func exposure(ctx caddy.Context, s *WebhookSign) string {
 
 	// The enclosing subroutes, outermost first, between the http app and s.
 	mods := ctx.Modules()
-	if len(mods) == 0 || mods[len(mods)-1] != caddy.Module(s) {
+	if len(mods) == 0 || mods[len(mods)-1] != s {
 		return "the chain of modules being loaded does not end with this handler"
 	}
 	first := len(mods) - 1
@@ -124,7 +124,7 @@ func exposure(ctx caddy.Context, s *WebhookSign) string {
 		last := level == len(subroutes)
 		next := "subroute"
 		if last {
-			next = "webhook_sign"
+			next = handler
 		}
 		if verifiesBefore(r.HandlersRaw, next) {
 			return ""

@@ -78,7 +78,7 @@ func TestVerifiesBefore(t *testing.T) {
 func TestExposureOutsideAServer(t *testing.T) {
 	ctx, cancel := newTestContext()
 	defer cancel()
-	if why := exposure(ctx, &WebhookSign{}); why == "" {
+	if why := exposure(ctx, &WebhookSign{}, "webhook_sign"); why == "" {
 		t.Error("no server in the context, yet the handler is reported as protected")
 	}
 }

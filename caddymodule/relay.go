@@ -85,7 +85,8 @@ type WebhookRelay struct {
 	// for this route only.
 	TransportRaw json.RawMessage `json:"transport,omitempty" caddy:"namespace=http.reverse_proxy.transport inline_key=protocol"`
 
-	rt *relayRoute
+	rt  *relayRoute
+	app *caddyhttp.App
 }
 
 // RelaySign is how a relay signs its attempts.
@@ -140,6 +141,7 @@ type relayRoute struct {
 	budget *spool.Budget
 	sign   *scheme.Scheme
 	logger *zap.Logger
+	app    *caddyhttp.App // the config's, for relayNames
 	m      *relayCollectors
 	now    func() time.Time
 }
@@ -160,13 +162,24 @@ func (h *WebhookRelay) Provision(ctx caddy.Context) error {
 		return err
 	}
 	logger := ctx.Logger()
-	rr := &relayRoute{name: h.routeName(ctx), maxBody: h.MaxBody, maxQ: h.MaxQueued, now: time.Now, budget: spool.NewBudget(relayBufferMemory)}
+	name, err := claimRelayName(ctx, h)
+	if err != nil {
+		return err
+	}
+	provisioned := false
+	defer func() {
+		if !provisioned { // Cleanup is not called for a failed Provision
+			releaseRelayName(&relayRoute{name: name, app: h.app})
+		}
+	}()
+	rr := &relayRoute{name: name, app: h.app, maxBody: h.MaxBody, maxQ: h.MaxQueued, now: time.Now, budget: spool.NewBudget(relayBufferMemory)}
 	if rr.maxBody == 0 {
 		rr.maxBody = DefaultMaxBody
 	}
 	rr.url, _ = url.Parse(h.URL)   // checked by Validate
 	rr.keepURI = rr.url.Path == "" // http://app:3000, not http://app:3000/ (a path: "/")
-	rr.logger = logger.With(zap.String("route", rr.name))
+	// The worker names the route in its own lines.
+	rr.logger = logger
 
 	var transport http.RoundTripper
 	if h.TransportRaw != nil {
@@ -246,11 +259,19 @@ func (h *WebhookRelay) Provision(ctx caddy.Context) error {
 	}()
 	go rr.watch(runCtx, m)
 	h.rt = rr
+	provisioned = true
 	liveRelays.add(rr)
+	if h.Sign != nil {
+		if why := exposure(ctx, h, "webhook_relay"); why != "" {
+			logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this relay and delivered; "+
+				"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip private_ranges matcher) or put webhook_verify before it",
+				zap.String("route", rr.name), zap.String("because", why))
+		}
+	}
 	if signsBefore(ctx, h) {
 		logger.Warn("webhook_sign runs before webhook_relay in this route: its timestamp is stamped once, at acceptance, and goes stale on retries; remove webhook_sign and give webhook_relay a sign line, which signs each attempt afresh")
 	}
-	logger.Info("webhook relay loaded", zap.String("url", redactURL(rr.url)), zap.Bool("signs", h.Sign != nil),
+	logger.Info("webhook relay loaded", zap.String("route", rr.name), zap.String("url", redactURL(rr.url)), zap.Bool("signs", h.Sign != nil),
 		zap.String("store", h.storeKind()), zap.Int64("max_queued", h.MaxQueued))
 	return nil
 }
@@ -284,6 +305,7 @@ func (h *WebhookRelay) Cleanup() error {
 		return nil
 	}
 	liveRelays.remove(rr)
+	releaseRelayName(rr)
 	rr.cancel()
 	<-rr.done
 	_, err := relayStores.Delete(rr.poolKey)
@@ -324,7 +346,7 @@ func (h *WebhookRelay) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddy
 			return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("relay queue full (max_queued)"))
 		}
 		rr.m.refused.WithLabelValues(rr.name, "store_error").Inc()
-		rr.logger.Error("cannot store a webhook; answered 503 so the sender retries", zap.Error(err))
+		rr.logger.Error("cannot store a webhook; answered 503 so the sender retries", zap.String("route", rr.name), zap.Error(err))
 		return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("relay store unavailable"))
 	}
 	rr.m.accepted.WithLabelValues(rr.name).Inc()
@@ -461,23 +483,87 @@ func (h *WebhookRelay) storeKind() string {
 	return "bbolt"
 }
 
-// routeName is the route's configured name, or one made from its URL.
-func (h *WebhookRelay) routeName(ctx caddy.Context) string {
-	if h.Name != "" {
-		return h.Name
+// relayNames are the names of the relays of each config being loaded or
+// running, keyed by its http app: two relays of one config with one name
+// would share one queue, and one's worker would deliver the other's
+// messages with its own signing key and transport.
+var relayNames = struct {
+	sync.Mutex
+	m map[*caddyhttp.App]map[string]bool
+}{m: map[*caddyhttp.App]map[string]bool{}}
+
+// claimRelayName returns h's name: its own, refused if another relay of
+// the config has it, or "relay <host>" (then #2, #3...): never its URL's
+// path, which may hold a token (Slack's and Discord's webhook URLs do),
+// and names are metric labels and log fields.
+func claimRelayName(ctx caddy.Context, h *WebhookRelay) (string, error) {
+	var app *caddyhttp.App
+	for _, m := range ctx.Modules() {
+		if a, ok := m.(*caddyhttp.App); ok {
+			app = a
+		}
 	}
-	u, _ := url.Parse(h.URL)
-	if u != nil {
-		return "relay " + u.Host + u.Path
+	h.app = app
+	relayNames.Lock()
+	defer relayNames.Unlock()
+	names := relayNames.m[app]
+	if names == nil {
+		names = map[string]bool{}
+		relayNames.m[app] = names
 	}
-	return "relay"
+	name := h.Name
+	if name != "" {
+		if names[name] {
+			return "", fmt.Errorf("webhook_relay: another webhook_relay of this config is named %q: two routes with one name would share one queue (and each one's worker deliver the other's messages); give each its own name", name)
+		}
+	} else {
+		base := "relay"
+		if u, err := url.Parse(h.URL); err == nil {
+			base += " " + u.Host
+		}
+		name = base
+		for n := 2; names[name]; n++ {
+			name = fmt.Sprintf("%s #%d", base, n)
+		}
+	}
+	names[name] = true
+	return name, nil
 }
 
-// redactURL is u without its userinfo and query, for logs.
+func releaseRelayName(rr *relayRoute) {
+	relayNames.Lock()
+	defer relayNames.Unlock()
+	if names := relayNames.m[rr.app]; names != nil {
+		delete(names, rr.name)
+		if len(names) == 0 {
+			delete(relayNames.m, rr.app)
+		}
+	}
+}
+
+// redactURL is u as logs and the admin API show it: scheme and host, and
+// "/…" for a path, which may hold a token (Slack's and Discord's webhook
+// URLs do); never userinfo or query.
 func redactURL(u *url.URL) string {
-	c := *u
-	c.User, c.RawQuery = nil, ""
-	return c.String()
+	out := u.Scheme + "://" + u.Host
+	if u.Path != "" && u.Path != "/" {
+		out += "/…"
+	}
+	return out
+}
+
+// shownURL is a message's URL as the admin API shows it: the path when it
+// is the request's own (a URL without a path keeps it), "/…" when it is
+// the route's, never the query.
+func (rr *relayRoute) shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if rr == nil || !rr.keepURI {
+		return redactURL(u)
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
 // Validate checks the configuration, the same way for a Caddyfile and for

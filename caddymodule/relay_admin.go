@@ -26,6 +26,13 @@ import (
 // single one) and never a header value, so nothing shown holds a secret.
 const adminRelayPath = "/webhooks/relay/"
 
+// How many dead letters GET /webhooks/relay/dead lists: ?limit=, at most
+// maxDeadListed, else defaultDeadListed, oldest first.
+const (
+	defaultDeadListed = 100
+	maxDeadListed     = 1000
+)
+
 // relayMessage is a message as the admin API shows it.
 type relayMessage struct {
 	ID          string    `json:"id"`
@@ -43,14 +50,11 @@ type relayMessage struct {
 	Body        []byte    `json:"body_base64,omitempty"`
 }
 
-func showMessage(m *relay.Message, body bool) relayMessage {
+func showMessage(rr *relayRoute, m *relay.Message, body bool) relayMessage {
 	out := relayMessage{
-		ID: m.ID, Route: m.Route, URL: m.URL, Method: m.Method, Size: len(m.Body),
+		ID: m.ID, Route: m.Route, URL: rr.shownURL(m.URL), Method: m.Method, Size: len(m.Body),
 		Created: m.Created, Attempts: m.Attempts, LastAttempt: m.LastAttempt, LastStatus: m.LastStatus,
 		LastError: m.LastError, Dead: m.Dead,
-	}
-	if i := strings.IndexByte(out.URL, '?'); i >= 0 {
-		out.URL = out.URL[:i] // a query may carry a token
 	}
 	for name := range m.Header {
 		out.Headers = append(out.Headers, name)
@@ -122,7 +126,12 @@ func serveRelay(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		route := r.URL.Query().Get("route")
+		// Bounded: a dead letter is loaded whole, and a receiver that
+		// refuses everything can make many.
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 || limit > maxDeadListed {
+			limit = defaultDeadListed
+		}
 		seen := map[relay.Store]bool{}
 		out := []relayMessage{}
 		for name, rr := range relays {
@@ -136,7 +145,7 @@ func serveRelay(w http.ResponseWriter, r *http.Request) error {
 			}
 			for _, m := range msgs {
 				if _, ours := relays[m.Route]; ours || route != "" {
-					out = append(out, showMessage(m, false))
+					out = append(out, showMessage(relays[m.Route], m, false))
 				}
 			}
 		}
@@ -156,7 +165,7 @@ func serveRelay(w http.ResponseWriter, r *http.Request) error {
 			if err := method(http.MethodGet); err != nil {
 				return err
 			}
-			return writeJSON(w, showMessage(m, r.URL.Query().Get("body") == "1"))
+			return writeJSON(w, showMessage(relays[m.Route], m, r.URL.Query().Get("body") == "1"))
 		}
 		if err := method(http.MethodPost); err != nil {
 			return err

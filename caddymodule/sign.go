@@ -184,7 +184,7 @@ func (s *WebhookSign) Provision(ctx caddy.Context) error {
 		rt.unsigned = true
 		rt.logger.Warn("insecure_unsigned: requests on this route are relayed WITHOUT a signature; for development only (no secret is configured: if one was meant, a {$VAR} may have expanded to nothing, use {env.VAR})")
 	}
-	if why := exposure(ctx, s); why != "" {
+	if why := exposure(ctx, s, "webhook_sign"); why != "" {
 		rt.logger.Warn("open signing relay: anyone who can reach this server can have webhooks of their choosing signed by this route; "+
 			"serve it only to internal callers (a site with bind 127.0.0.1 ::1, or a remote_ip private_ranges matcher) or put webhook_verify before it",
 			zap.String("because", why))

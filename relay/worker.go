@@ -406,9 +406,9 @@ func (w *Worker) next(m *Message, at time.Time, retryAfter time.Duration) (time.
 	d := w.cfg.Retry[min(max(m.Attempts, 1), len(w.cfg.Retry))-1]
 	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())) //nolint:gosec // G404: jitter spreads retries; it guards nothing
 	if retryAfter > d {
-		if at.Add(retryAfter).After(deadline) {
-			return time.Time{}, false
-		}
+		// A receiver asking for longer than max_age leaves (a hostile or
+		// confused one, Retry-After: 99999999999) gets its last attempt
+		// at the deadline, not a dead letter now.
 		d = retryAfter
 	}
 	next := at.Add(d)

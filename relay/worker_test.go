@@ -579,7 +579,7 @@ func TestNextBackoff(t *testing.T) {
 		{1, 0, 5 * time.Minute, 5 * time.Minute, 5 * time.Minute, true},                   // Retry-After longer
 		{1, 0, time.Second, 8 * time.Second, 12 * time.Second, true},                      // Retry-After shorter
 		{2, 59*time.Minute + 30*time.Second, 0, 30 * time.Second, 30 * time.Second, true}, // capped at max_age
-		{1, 50 * time.Minute, 20 * time.Minute, 0, 0, false},                              // Retry-After past max_age
+		{1, 50 * time.Minute, 20 * time.Minute, 10 * time.Minute, 10 * time.Minute, true}, // Retry-After past max_age: a last attempt at it (review)
 		{1, time.Hour, 0, 0, 0, false},                                                    // past max_age
 	} {
 		m.Attempts = c.attempts
