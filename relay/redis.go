@@ -7,19 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/hookguard/hookguard/internal/redisconn"
 )
 
 // Defaults of RedisOptions.
 const (
 	DefaultRedisPrefix    = "hookguard:relay:"
-	DefaultRedisTimeout   = time.Second
+	DefaultRedisTimeout   = redisconn.DefaultTimeout
 	DefaultRedisOpTimeout = 1500 * time.Millisecond
 )
 
@@ -261,67 +261,14 @@ func OpenRedis(opts RedisOptions) (*RedisStore, error) {
 	return r, nil
 }
 
-// redisOptions builds go-redis's options as replay.NewRedis does.
+// redisOptions builds go-redis's options as every store of hookguard
+// connects (package redisconn).
 func redisOptions(opts RedisOptions) (*redis.Options, error) {
-	var ro *redis.Options
-	switch {
-	case opts.URL != "" && opts.Address != "":
-		return nil, errors.New("relay: redis: both an address and a url")
-	case opts.URL != "":
-		var err error
-		if ro, err = redis.ParseURL(opts.URL); err != nil {
-			// ParseURL's errors do not echo the URL's password.
-			return nil, fmt.Errorf("relay: redis: %w", err)
-		}
-	case opts.Address != "":
-		if _, _, err := net.SplitHostPort(opts.Address); err != nil {
-			return nil, fmt.Errorf("relay: redis address: %w", err)
-		}
-		ro = &redis.Options{Addr: opts.Address}
-	default:
-		return nil, errors.New("relay: redis: an address or a url is required")
-	}
-	if opts.Username != "" {
-		ro.Username = opts.Username
-	}
-	if opts.Password != "" {
-		ro.Password = opts.Password
-	}
-	if opts.DB != 0 {
-		ro.DB = opts.DB
-	}
-	switch {
-	case opts.TLSConfig != nil:
-		ro.TLSConfig = opts.TLSConfig.Clone()
-	case opts.TLS && ro.TLSConfig == nil:
-		ro.TLSConfig = &tls.Config{}
-	}
-	if ro.TLSConfig != nil {
-		if ro.TLSConfig.ServerName == "" {
-			host, _, _ := net.SplitHostPort(ro.Addr) // checked above, or by ParseURL
-			ro.TLSConfig.ServerName = host
-		}
-		if ro.TLSConfig.MinVersion < tls.VersionTLS12 {
-			ro.TLSConfig.MinVersion = tls.VersionTLS12
-		}
-	}
-	ro.DialTimeout = orDefault(opts.DialTimeout, DefaultRedisTimeout)
-	ro.ReadTimeout = orDefault(opts.ReadTimeout, DefaultRedisTimeout)
-	ro.WriteTimeout = orDefault(opts.WriteTimeout, DefaultRedisTimeout)
-	// A dead Redis must answer fast: one dial per attempt, and one retry
-	// so a connection the server closed (a restart) is redialled within
-	// the same call.
-	ro.DialerRetries = 1
-	ro.MaxRetries = opts.MaxRetries
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
-	}
-	if opts.PoolSize > 0 {
-		ro.PoolSize = opts.PoolSize
-	}
-	ro.ContextTimeoutEnabled = true
-	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return ro, nil
+	return redisconn.Client(redisconn.Options{
+		Address: opts.Address, URL: opts.URL, Username: opts.Username, Password: opts.Password, DB: opts.DB,
+		TLS: opts.TLS, TLSConfig: opts.TLSConfig, DialTimeout: opts.DialTimeout, ReadTimeout: opts.ReadTimeout,
+		WriteTimeout: opts.WriteTimeout, MaxRetries: opts.MaxRetries, PoolSize: opts.PoolSize,
+	}, "relay")
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -4,20 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/hookguard/hookguard/internal/redisconn"
 )
 
 // Defaults of RedisOptions.
 const (
 	DefaultRedisPrefix    = "hookguard:replay:"
-	DefaultRedisTimeout   = time.Second
+	DefaultRedisTimeout   = redisconn.DefaultTimeout
 	DefaultRedisOpTimeout = 1500 * time.Millisecond
 )
 
@@ -124,69 +123,14 @@ return 0
 // operation does, so a configuration can be loaded and validated while
 // Redis is down. It fails only on options that cannot work.
 func NewRedis(opts RedisOptions) (*Redis, error) {
-	var ro *redis.Options
-	switch {
-	case opts.URL != "" && opts.Address != "":
-		return nil, errors.New("replay: redis: both an address and a url")
-	case opts.URL != "":
-		var err error
-		if ro, err = redis.ParseURL(opts.URL); err != nil {
-			// ParseURL's errors do not echo the URL's password.
-			return nil, fmt.Errorf("replay: redis: %w", err)
-		}
-	case opts.Address != "":
-		if _, _, err := net.SplitHostPort(opts.Address); err != nil {
-			return nil, fmt.Errorf("replay: redis address: %w", err)
-		}
-		ro = &redis.Options{Addr: opts.Address}
-	default:
-		return nil, errors.New("replay: redis: an address or a url is required")
+	ro, err := redisconn.Client(redisconn.Options{
+		Address: opts.Address, URL: opts.URL, Username: opts.Username, Password: opts.Password, DB: opts.DB,
+		TLS: opts.TLS, TLSConfig: opts.TLSConfig, DialTimeout: opts.DialTimeout, ReadTimeout: opts.ReadTimeout,
+		WriteTimeout: opts.WriteTimeout, MaxRetries: opts.MaxRetries, PoolSize: opts.PoolSize,
+	}, "replay")
+	if err != nil {
+		return nil, err
 	}
-	if opts.Username != "" {
-		ro.Username = opts.Username
-	}
-	if opts.Password != "" {
-		ro.Password = opts.Password
-	}
-	if opts.DB != 0 {
-		ro.DB = opts.DB
-	}
-	switch {
-	case opts.TLSConfig != nil:
-		ro.TLSConfig = opts.TLSConfig.Clone()
-	case opts.TLS && ro.TLSConfig == nil:
-		ro.TLSConfig = &tls.Config{}
-	}
-	if ro.TLSConfig != nil {
-		if ro.TLSConfig.ServerName == "" {
-			host, _, _ := net.SplitHostPort(ro.Addr) // checked above, or by ParseURL
-			ro.TLSConfig.ServerName = host
-		}
-		if ro.TLSConfig.MinVersion < tls.VersionTLS12 {
-			ro.TLSConfig.MinVersion = tls.VersionTLS12
-		}
-	}
-	ro.DialTimeout = orDefault(opts.DialTimeout, DefaultRedisTimeout)
-	ro.ReadTimeout = orDefault(opts.ReadTimeout, DefaultRedisTimeout)
-	ro.WriteTimeout = orDefault(opts.WriteTimeout, DefaultRedisTimeout)
-	// A dead Redis must answer fast: one dial per attempt (go-redis's
-	// default of 5 with backoff costs half a second on a refused port),
-	// and one retry, so a connection the server closed (a restart) is
-	// redialled within the same request.
-	ro.DialerRetries = 1
-	ro.MaxRetries = opts.MaxRetries
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
-	}
-	if opts.PoolSize > 0 {
-		ro.PoolSize = opts.PoolSize
-	}
-	// The request's deadline or cancellation bounds a command too.
-	ro.ContextTimeoutEnabled = true
-	// Maintenance notifications (Redis Enterprise/Cloud handoffs) add a
-	// handshake command per connection and a background watcher; a
-	// replay store reconnects on failure anyway.
-	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 
 	prefix := opts.Prefix
 	if prefix == "" {
