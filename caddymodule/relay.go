@@ -367,20 +367,12 @@ func (rr *relayRoute) target(r *http.Request) string {
 	return u.String()
 }
 
-// relayHeaders is what of a request's headers is delivered: not the
-// hop-by-hop ones, nor Host (the receiver's comes from the URL), nor, when
-// the relay signs, any header of the scheme, which each attempt sets
-// afresh.
+// relayHeaders is what of a request's headers is stored: when the relay
+// signs, not the scheme's headers, which each attempt sets afresh, nor the
+// caller's credentials. (Hop-by-hop headers, Host and Content-Length are
+// left out at each attempt, by the worker.)
 func relayHeaders(in http.Header, s *scheme.Scheme) http.Header {
 	out := in.Clone()
-	for _, name := range strings.Split(out.Get("Connection"), ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			out.Del(name)
-		}
-	}
-	for _, name := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length", "Expect"} {
-		out.Del(name)
-	}
 	if s != nil {
 		for _, name := range s.Names() {
 			out.Del(name)

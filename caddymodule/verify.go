@@ -282,12 +282,14 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	if r.ContentLength > v.route.maxBody {
 		return v.route.refuseUnread(w, r, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 	}
+	// What the scheme may sign besides the body, built once: the URL the
+	// sender called, where the scheme needs it.
+	req := v.route.request(r)
 	hs := v.route.scheme.Handshake
 	if hs != nil {
 		// A handshake with no signature (Dropbox's challenge, Okta's
 		// verification) is answered from the request line and headers;
 		// it never goes on to the app.
-		req := v.route.request(r)
 		if ans := hs.Unsigned(&req); ans != nil {
 			v.route.count("handshake", "")
 			return writeAnswer(w, ans)
@@ -307,7 +309,7 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		return next.ServeHTTP(w, r)
 	}
 	start := time.Now()
-	check, err := verifier.Begin(v.route.scheme, v.route.request(r), v.checked, v.tolerance, v.route.now())
+	check, err := verifier.Begin(v.route.scheme, req, v.checked, v.tolerance, v.route.now())
 	if err != nil {
 		v.route.observe(start, err)
 		return v.route.refuseUnread(w, r, http.StatusUnauthorized, err)
@@ -339,7 +341,6 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		// callback verification): answered here when only this handler
 		// can (Zoom's needs the secret) or the route says handshake
 		// answer, else passed on like any verified webhook.
-		req := v.route.request(r)
 		if ans := hs.Signed(&req, head.buf, v.matchedKey(res)); ans != nil && (ans.Gateway || v.Handshake == "answer" || v.relayed) {
 			body.Release()
 			v.route.observe(start, nil)

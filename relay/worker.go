@@ -237,6 +237,7 @@ func (w *Worker) request(ctx context.Context, m *Message, at time.Time) (*http.R
 	}
 	h.Del("Content-Length")
 	h.Del("Host")
+	h.Del("Expect") // the sender's 100-continue was answered when it was accepted
 	if w.cfg.Sign != nil {
 		sh, err := w.cfg.Sign(m, at)
 		if err != nil {
