@@ -290,7 +290,8 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		// A handshake with no signature (Dropbox's challenge, Okta's
 		// verification) is answered from the request line and headers;
 		// it never goes on to the app.
-		if ans := hs.Unsigned(&req); ans != nil {
+		hreq := req // a copy: its address escapes, req's would for every request
+		if ans := hs.Unsigned(&hreq); ans != nil {
 			v.route.count("handshake", "")
 			return writeAnswer(w, ans)
 		}
@@ -341,7 +342,8 @@ func (v *WebhookVerify) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 		// callback verification): answered here when only this handler
 		// can (Zoom's needs the secret) or the route says handshake
 		// answer, else passed on like any verified webhook.
-		if ans := hs.Signed(&req, head.buf, v.matchedKey(res)); ans != nil && (ans.Gateway || v.Handshake == "answer" || v.relayed) {
+		hreq := req
+		if ans := hs.Signed(&hreq, head.buf, v.matchedKey(res)); ans != nil && (ans.Gateway || v.Handshake == "answer" || v.relayed) {
 			body.Release()
 			v.route.observe(start, nil)
 			v.route.count("handshake", res.Key)
